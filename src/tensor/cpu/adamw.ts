@@ -1,0 +1,9 @@
+// TEMPORARY STUB: replaced by the adamw kernel work; every function throws.
+/* eslint-disable */
+import type { MatmulOptions, LoraOptions, LoraGrads, ReduceOp, SoftmaxOptions, NormResult, AdamWOptions } from '../backend.js';
+import type { Tensor } from '../tensor.js';
+import { notImplemented } from './common.js';
+
+export function adamw(_param: Tensor, _grad: Tensor, _m: Tensor, _v: Tensor, _opts: AdamWOptions): void {
+  return notImplemented('cpu', 'adamw');
+}

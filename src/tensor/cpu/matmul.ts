@@ -1,0 +1,9 @@
+// TEMPORARY STUB: replaced by the matmul kernel work; every function throws.
+/* eslint-disable */
+import type { MatmulOptions, LoraOptions, LoraGrads, ReduceOp, SoftmaxOptions, NormResult, AdamWOptions } from '../backend.js';
+import type { Tensor } from '../tensor.js';
+import { notImplemented } from './common.js';
+
+export function matmul(_a: Tensor, _b: Tensor, _opts?: MatmulOptions): Tensor {
+  return notImplemented('cpu', 'matmul');
+}
