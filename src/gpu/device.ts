@@ -57,11 +57,14 @@ let current: Promise<GpuContext> | null = null;
 let saidSwiftShader = false;
 
 /** The shared device; created on first use, recreated after a loss. */
-export function getDevice(): Promise<GpuContext> {
-  if (!current) {
-    current = createContext();
-    current.catch(() => (current = null));
+export async function getDevice(): Promise<GpuContext> {
+  if (current) {
+    const ctx = await current;
+    if (!ctx.lost) return ctx;
+    current = null;
   }
+  current = createContext();
+  current.catch(() => (current = null));
   return current;
 }
 
@@ -106,7 +109,6 @@ async function createContext(): Promise<GpuContext> {
   };
   void device.lost.then((lost) => {
     ctx.lost = { reason: lost.reason ?? 'unknown', message: lost.message };
-    if (current && lost.reason !== 'destroyed') current = null;
   });
   return ctx;
 }
