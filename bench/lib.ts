@@ -3,7 +3,7 @@
  * JSON in bench/out/results/ for docs/benchmarks.md. Ratios are always against a peer
  * measured in the same process, never absolute thresholds.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { getDevice, type GpuContext } from '../src/gpu/device.js';
 
 export interface Row {
@@ -50,11 +50,17 @@ function fmt(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3);
 }
 
-/** Saves a result table for docs/benchmarks.md (bench/out/results/<name>.json). */
+/**
+ * Saves a result table as docs/bench-results/<name>.json (committed); `npm run bench`
+ * then rebuilds docs/benchmarks.md from every file there, so running one benchmark
+ * keeps the others' latest figures.
+ */
 export function saveResults(name: string, device: string, rows: Row[], notes: string[] = []): void {
-  mkdirSync('bench/out/results', { recursive: true });
+  mkdirSync('docs/bench-results', { recursive: true });
   const doc = { name, device, date: new Date().toISOString(), node: process.version, rows, notes };
-  writeFileSync(`bench/out/results/${name}.json`, JSON.stringify(doc, null, 2));
+  const tmp = `docs/bench-results/${name}.json.tmp`;
+  writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
+  renameSync(tmp, `docs/bench-results/${name}.json`);
 }
 
 export function gflops(flops: number, ms: number): number {

@@ -1,0 +1,28 @@
+/** webpeft's public API. Nothing outside src/ reaches past this file. */
+export { Tensor, type DType, type HostData, type Location } from './tensor/tensor.js';
+export type {
+  Backend,
+  UnaryOp,
+  BinaryOp,
+  ReduceOp,
+  MatmulOptions,
+  LoraOptions,
+  LoraGrads,
+  DropoutSpec,
+  SoftmaxOptions,
+  NormResult,
+  AdamWOptions,
+} from './tensor/backend.js';
+export { createBackend, selectBackend, type BackendName, type SelectedBackend } from './tensor/index.js';
+export { CpuBackend } from './tensor/cpu/index.js';
+export { WebGpuBackend } from './tensor/webgpu/index.js';
+export {
+  getDevice,
+  tryGetDevice,
+  releaseDevice,
+  NoWebGpuError,
+  DeviceLostError,
+  type GpuContext,
+  type AdapterSummary,
+} from './gpu/device.js';
+export { profile } from './gpu/launch.js';
