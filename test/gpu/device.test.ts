@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { bucketSize } from '../../src/gpu/bufferPool.js';
 import { DeviceLostError, getDevice, releaseDevice } from '../../src/gpu/device.js';
-import { launch, readBuffer, workgroupGrid, writeBuffer } from '../../src/gpu/launch.js';
+import { launch, profile, readBuffer, workgroupGrid, writeBuffer } from '../../src/gpu/launch.js';
 import { PipelineCache } from '../../src/gpu/pipelineCache.js';
 import { WebGpuBackend } from '../../src/tensor/webgpu/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -79,6 +79,21 @@ describe.skipIf(!hasWebGpu)('webgpu device', () => {
     expect(got[n - 1]).toBe(5);
     expect(got.every((v) => v === 5)).toBe(true);
     ctx.pool.release(buf);
+  });
+
+  it('profiles kernels with timestamp queries where the adapter has them', async () => {
+    const ctx = await getDevice();
+    const buf = ctx.pool.acquire(4096 * 4);
+    const { wallMs, gpuNs } = await profile(ctx, () => {
+      for (let i = 0; i < 3; i++) {
+        launch(ctx, { kernel: { name: 'fill', code: fillSrc }, constants: { WG: 64 }, buffers: [buf], uniforms: [4096, i], workgroups: 64 });
+      }
+    });
+    ctx.pool.release(buf);
+    expect(wallMs).toBeGreaterThan(0);
+    if (!ctx.hasTimestamps) return;
+    expect([...gpuNs!.keys()]).toEqual(['fill']);
+    expect(gpuNs!.get('fill')).toBeGreaterThan(0);
   });
 
   it('round-trips tensors of every device dtype', async () => {
