@@ -1,0 +1,227 @@
+/**
+ * Runs a topologically ordered graph on any backend.
+ *
+ * Per input-shape signature a plan remembers which values are static (they depend only
+ * on initializers and input shapes: the Shape→Gather→Concat→Reshape chains, casts of
+ * fp16 weights, transposed weights). Those are computed on the first run with that
+ * signature — on the host when small, else on the device — and reused afterwards. Every
+ * other intermediate is disposed right after its last consumer.
+ */
+import type { Backend } from '../tensor/backend.js';
+import { fmtDims } from '../tensor/shape.js';
+import { Tensor, type DType } from '../tensor/tensor.js';
+import { HOST_OPS, type Attrs } from './fold/hostOps.js';
+import { fromHostTensor, toTensor } from './fold/values.js';
+import { DEVICE_OPS } from './ops/registry.js';
+import type { OpCall } from './ops/types.js';
+
+export interface ExecNode {
+  name: string;
+  opType: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attributes: Attrs;
+}
+
+export interface ExecValueInfo {
+  name: string;
+  dtype: DType;
+  /** Numbers are fixed; strings are symbolic (batch, sequence). */
+  dims: (number | string)[];
+}
+
+export interface ExecGraph {
+  /** Topological order. */
+  nodes: ExecNode[];
+  initializers: Map<string, Tensor>;
+  inputs: ExecValueInfo[];
+  outputs: ExecValueInfo[];
+  /** Opset per domain ('' is the default ONNX domain). */
+  opsets: Record<string, number>;
+}
+
+export interface RunOptions {
+  /** Intermediate values to return as well as the graph outputs (debugging). */
+  fetch?: string[];
+}
+
+/** Host folding is for shape arithmetic, not for weights: above this many elements, use the device. */
+const HOST_FOLD_LIMIT = 1 << 14;
+/** Initializers at least this large are uploaded once at construction. */
+const UPLOAD_MIN = 64;
+
+interface Plan {
+  /** Static values computed for this signature, shared across runs. */
+  statics: Map<string, Tensor>;
+  staticNodes: Set<number>;
+}
+
+export class Executor {
+  private readonly constants = new Map<string, Tensor>();
+  private readonly plans = new Map<string, Plan>();
+  /** Values that depend on input shapes but not input values (Shape outputs and what follows). */
+  private readonly shapeStatic = new Set<string>();
+  /** value name → index of the last node that reads it. */
+  private readonly lastUse = new Map<string, number>();
+
+  constructor(
+    readonly graph: ExecGraph,
+    readonly backend: Backend,
+  ) {
+    const missing = unsupportedOps(graph);
+    if (missing.length) throw new Error(`unsupported ops in this model:\n  ${missing.join('\n  ')}`);
+    for (const [name, t] of graph.initializers) {
+      const upload = backend.name !== 'cpu' && isFloat(t.dtype) && t.size >= UPLOAD_MIN;
+      this.constants.set(name, upload ? backend.upload(t) : t);
+    }
+    graph.nodes.forEach((n, i) => n.inputs.forEach((v) => v && this.lastUse.set(v, i)));
+  }
+
+  async run(feeds: Record<string, Tensor>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
+    this.checkFeeds(feeds);
+    const sig = this.graph.inputs.map((i) => `${i.name}:${feeds[i.name]?.dims.join('x')}`).join('|');
+    const cached = this.plans.get(sig);
+    const plan: Plan = cached ?? { statics: new Map(), staticNodes: new Set() };
+    const values = new Map<string, Tensor>([...this.constants, ...plan.statics, ...Object.entries(feeds)]);
+    const keep = new Set([...this.graph.outputs.map((o) => o.name), ...(opts.fetch ?? [])]);
+    const owned = new Set<string>();
+    this.graph.nodes.forEach((node, i) => {
+      if (cached && plan.staticNodes.has(i)) return;
+      const kind = cached ? 'dynamic' : this.classify(node);
+      if (kind === 'const' && node.outputs.every((o) => !o || this.constants.has(o))) {
+        plan.staticNodes.add(i); // folded already while another signature's plan was built
+        return;
+      }
+      const outs = this.evaluate(node, values, kind !== 'dynamic');
+      node.outputs.forEach((name, k) => {
+        const t = outs[k];
+        if (!name || !t) return;
+        values.set(name, t);
+        if (kind === 'const') this.constants.set(name, t);
+        else if (kind === 'shape') plan.statics.set(name, t);
+        else owned.add(name);
+      });
+      if (kind !== 'dynamic') plan.staticNodes.add(i);
+      this.release(node, i, values, owned, keep);
+    });
+    if (!cached) this.plans.set(sig, plan);
+    const result: Record<string, Tensor> = {};
+    for (const name of keep) {
+      const t = values.get(name);
+      if (!t) throw new Error(`value '${name}' was not computed (not a graph value, or a dropped optional output)`);
+      result[name] = t;
+    }
+    await this.backend.sync();
+    return result;
+  }
+
+  /**
+   * 'const': depends on initializers only (kept for the executor's life, e.g. fp16
+   * weights cast to f32); 'shape': depends on input shapes too (kept per signature);
+   * 'dynamic': depends on input values. Only called while a signature's plan is built.
+   */
+  private classify(node: ExecNode): 'const' | 'shape' | 'dynamic' {
+    if (node.opType === 'Shape') {
+      node.outputs.forEach((o) => o && this.shapeStatic.add(o));
+      return 'shape';
+    }
+    if (node.opType === 'RandomNormalLike' || node.opType === 'Dropout') return 'dynamic';
+    let kind: 'const' | 'shape' = 'const';
+    for (const v of node.inputs) {
+      if (!v || this.constants.has(v)) continue;
+      if (!this.shapeStatic.has(v)) return 'dynamic';
+      kind = 'shape';
+    }
+    if (kind === 'shape') node.outputs.forEach((o) => o && this.shapeStatic.add(o));
+    return kind;
+  }
+
+  /** Disposes values this node was the last reader of, unless kept or shared. */
+  private release(node: ExecNode, i: number, values: Map<string, Tensor>, owned: Set<string>, keep: Set<string>): void {
+    for (const v of node.inputs) {
+      if (!v || this.lastUse.get(v) !== i || keep.has(v) || !owned.has(v)) continue;
+      values.get(v)?.dispose();
+      owned.delete(v);
+    }
+    // Outputs nobody reads (e.g. LayerNorm's Mean) are dropped at once.
+    for (const v of node.outputs) {
+      if (v && owned.has(v) && !this.lastUse.has(v) && !keep.has(v)) {
+        values.get(v)?.dispose();
+        owned.delete(v);
+      }
+    }
+  }
+
+  /** `isStatic`: computed once per plan, so host folding may take larger inputs. */
+  private evaluate(node: ExecNode, values: Map<string, Tensor>, isStatic: boolean): (Tensor | undefined)[] {
+    const inputs = node.inputs.map((v) => (v ? lookup(values, v, node) : undefined));
+    const opset = this.graph.opsets[node.domain] ?? this.graph.opsets[''];
+    const where = `${node.opType} node '${node.name}'`;
+    const host = HOST_OPS[node.opType];
+    const limit = isStatic && !DEVICE_OPS[node.opType] ? Infinity : HOST_FOLD_LIMIT;
+    const allHost = inputs.every((t) => !t || (t.location === 'cpu' && t.size <= limit));
+    if (host && (allHost || node.opType === 'Shape')) {
+      const hv = inputs.map((t) => (!t ? undefined : node.opType === 'Shape' ? shapeOnly(t) : fromHostTensor(t)));
+      return wrap(where, () => host(hv, node.attributes, opset).map(toTensor));
+    }
+    const op = DEVICE_OPS[node.opType];
+    if (!op) throw new Error(`${where}: no device implementation, and its inputs are not host constants`);
+    const call: OpCall = { backend: this.backend, where, attrs: node.attributes, opset, inputs, outputCount: node.outputs.length };
+    return wrap(where, () => op(call));
+  }
+
+  private checkFeeds(feeds: Record<string, Tensor>): void {
+    const known = new Set(this.graph.inputs.map((i) => i.name));
+    for (const name of Object.keys(feeds)) {
+      if (!known.has(name)) throw new Error(`unknown input '${name}'; the model's inputs are: ${[...known].join(', ')}`);
+    }
+    for (const info of this.graph.inputs) {
+      if (this.graph.initializers.has(info.name) && !feeds[info.name]) continue; // an input with a default
+      const t = feeds[info.name];
+      if (!t) throw new Error(`missing input '${info.name}' (${info.dtype} ${fmtDims(info.dims as number[])})`);
+      if (t.dtype !== info.dtype) throw new Error(`input '${info.name}': expected ${info.dtype}, got ${t.dtype}`);
+      const ok = t.rank === info.dims.length && info.dims.every((d, i) => typeof d !== 'number' || d === t.dims[i]);
+      if (!ok) throw new Error(`input '${info.name}': expected dims ${fmtDims(info.dims as number[])}, got ${fmtDims(t.dims)}`);
+    }
+  }
+}
+
+function lookup(values: Map<string, Tensor>, name: string, node: ExecNode): Tensor {
+  const t = values.get(name);
+  if (!t) throw new Error(`${node.opType} node '${node.name}': input '${name}' has no value (graph order or a missing initializer)`);
+  return t;
+}
+
+/** Shape needs only dims: never read a device tensor back for it. */
+function shapeOnly(t: Tensor) {
+  return { dtype: t.dtype, dims: [...t.dims], values: [] as number[] };
+}
+
+function wrap<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const e = err as Error;
+    if (e.message.startsWith(where)) throw e;
+    throw new Error(`${where}: ${e.message}`, { cause: e });
+  }
+}
+
+const isFloat = (d: DType) => d === 'float32' || d === 'float16';
+
+/** Every op type the model uses that neither table covers, once each, with the first node. */
+export function unsupportedOps(g: ExecGraph): string[] {
+  const seen = new Map<string, string>();
+  for (const n of g.nodes) {
+    const key = `${n.domain || 'ai.onnx'}::${n.opType}`;
+    const known = n.domain === '' || n.domain === 'ai.onnx' ? n.opType in DEVICE_OPS || n.opType in HOST_OPS : false;
+    if (!known && !seen.has(key)) {
+      const opset = g.opsets[n.domain] ?? g.opsets[''];
+      seen.set(key, `${n.opType} (domain ${n.domain || 'ai.onnx'}, opset ${opset}), first at node '${n.name}'`);
+    }
+  }
+  return [...seen.values()];
+}
+
+export { Tensor };

@@ -1,0 +1,93 @@
+/** Device ops that move data: reshape family, transpose, concat, slice, split, expand, gather. */
+import { normalizeAxis } from '../../tensor/shape.js';
+import { reshapeDims, sliceRange } from '../fold/hostOps.js';
+import { attrInt, attrInts, hostInput, input, int32Indices, type DeviceOp, type OpCall } from './types.js';
+
+export const reshape: DeviceOp = (c) => {
+  const x = input(c, 0, 'data');
+  const shape = hostInput(c, 1, 'shape')!.values;
+  return [c.backend.reshape(x, reshapeDims(x.dims, shape, attrInt(c, 'allowzero', 0) === 1))];
+};
+
+function axesOf(c: OpCall): number[] | undefined {
+  return c.opset >= 13 ? hostInput(c, 1, 'axes')?.values : attrInts(c, 'axes');
+}
+
+export const unsqueeze: DeviceOp = (c) => {
+  const x = input(c, 0);
+  const axes = axesOf(c);
+  if (!axes) throw new Error(`${c.where}: axes are required`);
+  const rank = x.rank + axes.length;
+  const dims = [...x.dims];
+  for (const a of axes.map((v) => normalizeAxis(v, rank, `${c.where} axes`)).sort((p, q) => p - q)) dims.splice(a, 0, 1);
+  return [c.backend.reshape(x, dims)];
+};
+
+export const squeeze: DeviceOp = (c) => {
+  const x = input(c, 0);
+  const axes = axesOf(c)?.map((a) => normalizeAxis(a, x.rank, `${c.where} axes`));
+  const drop = axes ?? x.dims.flatMap((d, i) => (d === 1 ? [i] : []));
+  for (const a of drop) if (x.dims[a] !== 1) throw new Error(`${c.where}: axis ${a} has size ${x.dims[a]}, not 1`);
+  return [c.backend.reshape(x, x.dims.filter((_, i) => !drop.includes(i)))];
+};
+
+export const flatten: DeviceOp = (c) => {
+  const x = input(c, 0);
+  const axis = attrInt(c, 'axis', 1);
+  const a = axis < 0 ? axis + x.rank : axis;
+  const outer = x.dims.slice(0, a).reduce((p, q) => p * q, 1);
+  return [c.backend.reshape(x, [outer, x.size / Math.max(outer, 1)])];
+};
+
+export const transpose: DeviceOp = (c) => {
+  const x = input(c, 0);
+  const perm = attrInts(c, 'perm') ?? [...Array(x.rank).keys()].reverse();
+  return [c.backend.transpose(x, perm)];
+};
+
+export const concat: DeviceOp = (c) => {
+  const xs = c.inputs.filter((t) => t !== undefined);
+  return [c.backend.concat(xs, normalizeAxis(attrInt(c, 'axis', 0), xs[0].rank, `${c.where} axis`))];
+};
+
+export const slice: DeviceOp = (c) => {
+  const x = input(c, 0, 'data');
+  const get = (i: number, name: string) => (c.opset >= 10 ? hostInput(c, i, name)?.values : attrInts(c, name));
+  const starts = get(1, 'starts')!;
+  const ends = get(2, 'ends')!;
+  const axes = (get(3, 'axes') ?? starts.map((_, i) => i)).map((a) => normalizeAxis(a, x.rank, `${c.where} axes`));
+  const steps = (c.opset >= 10 ? hostInput(c, 4, 'steps')?.values : undefined) ?? starts.map(() => 1);
+  // Normalize here (clamping, negatives, INT64_MAX ends) so backends see plain ranges.
+  const s: number[] = [];
+  const e: number[] = [];
+  axes.forEach((a, i) => {
+    const [start, count, step] = sliceRange(starts[i], ends[i], steps[i], x.dims[a]);
+    s.push(start);
+    e.push(start + count * step);
+  });
+  return [c.backend.slice(x, s, e, axes, steps)];
+};
+
+/** Split into equal parts, or by the `split` sizes (an input from opset 13, an attribute before). */
+export const split: DeviceOp = (c) => {
+  const x = input(c, 0);
+  const axis = normalizeAxis(attrInt(c, 'axis', 0), x.rank, `${c.where} axis`);
+  const given = c.opset >= 13 ? hostInput(c, 1, 'split')?.values : attrInts(c, 'split');
+  const parts = attrInt(c, 'num_outputs', 0) || c.outputCount;
+  const len = x.dims[axis];
+  const sizes = given ?? Array.from({ length: parts }, (_, i) => Math.min(Math.ceil(len / parts), len - i * Math.ceil(len / parts)));
+  let at = 0;
+  return sizes.map((n) => {
+    const y = c.backend.slice(x, [at], [at + n], [axis]);
+    at += n;
+    return y;
+  });
+};
+
+export const expand: DeviceOp = (c) => [c.backend.expand(input(c, 0), hostInput(c, 1, 'shape')!.values)];
+
+export const gather: DeviceOp = (c) => {
+  const data = input(c, 0, 'data');
+  const idx = int32Indices(c, input(c, 1, 'indices'));
+  return [c.backend.gather(data, idx, attrInt(c, 'axis', 0))];
+};

@@ -1,0 +1,59 @@
+/**
+ * Device ops by ONNX op type (default domain): name → run. The planner folds what it can
+ * on the host first (`fold/hostOps.ts`); an op type in neither table is reported for the
+ * whole model before anything runs.
+ */
+import * as L from './layout.js';
+import * as M from './math.js';
+import type { DeviceOp } from './types.js';
+
+export const DEVICE_OPS: Record<string, DeviceOp> = {
+  MatMul: M.matMul,
+  Gemm: M.gemm,
+  Add: M.binaryOp('add'),
+  Sub: M.binaryOp('sub'),
+  Mul: M.binaryOp('mul'),
+  Div: M.binaryOp('div'),
+  Pow: M.binaryOp('pow'),
+  Max: M.binaryOp('max'),
+  Min: M.binaryOp('min'),
+  Equal: M.binaryOp('equal'),
+  Less: M.binaryOp('less'),
+  Greater: M.binaryOp('greater'),
+  LessOrEqual: M.binaryOp('less_equal'),
+  GreaterOrEqual: M.binaryOp('greater_equal'),
+  And: M.binaryOp('and'),
+  Or: M.binaryOp('or'),
+  Not: M.unaryOp('not'),
+  Neg: M.unaryOp('neg'),
+  Abs: M.unaryOp('abs'),
+  Sqrt: M.unaryOp('sqrt'),
+  Exp: M.unaryOp('exp'),
+  Log: M.unaryOp('log'),
+  Tanh: M.unaryOp('tanh'),
+  Erf: M.unaryOp('erf'),
+  Sigmoid: M.unaryOp('sigmoid'),
+  Relu: M.unaryOp('relu'),
+  Reciprocal: M.unaryOp('reciprocal'),
+  Cos: M.unaryOp('cos'),
+  Sin: M.unaryOp('sin'),
+  Gelu: M.gelu,
+  Where: M.where,
+  Cast: M.cast,
+  Softmax: M.softmax,
+  LayerNormalization: M.layerNormalization,
+  ReduceSum: M.reduceOp('sum', 13),
+  ReduceMean: M.reduceOp('mean', 18),
+  ReduceMax: M.reduceOp('max', 18),
+  Identity: M.identity,
+  Reshape: L.reshape,
+  Unsqueeze: L.unsqueeze,
+  Squeeze: L.squeeze,
+  Flatten: L.flatten,
+  Transpose: L.transpose,
+  Concat: L.concat,
+  Slice: L.slice,
+  Split: L.split,
+  Expand: L.expand,
+  Gather: L.gather,
+};
