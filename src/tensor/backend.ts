@@ -133,9 +133,14 @@ export interface Backend {
   // ── normalization ─────────────────────────────────────────────
   /** Over the last axis: (x [+ residual] − mean)/σ · gamma + beta. */
   layerNorm(x: Tensor, gamma: Tensor, beta: Tensor | undefined, eps: number, residual?: Tensor): NormResult;
+  /**
+   * `x` is the normalized input: `NormResult.sum` when the forward had a residual, and
+   * then dx is dL/d(sum), which the caller routes to both addends. mean/invStd are (rows).
+   */
   layerNormBackward(x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor, dy: Tensor): { dx: Tensor; dGamma: Tensor; dBeta: Tensor };
   /** Over the last axis: x [+ residual] · 1/√(mean(x²) + eps) · gamma. */
   rmsNorm(x: Tensor, gamma: Tensor, eps: number, residual?: Tensor): NormResult;
+  /** As layerNormBackward: `x` is the sum when there was a residual. */
   rmsNormBackward(x: Tensor, gamma: Tensor, invStd: Tensor, dy: Tensor): { dx: Tensor; dGamma: Tensor };
 
   // ── indexing and layout ───────────────────────────────────────
