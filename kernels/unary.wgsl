@@ -1,8 +1,12 @@
-// unary: y[i] = f(x[i]) for float32, one thread per element.
+// unary: y[i] = f(x[i]) (entry `main`) and its backward dx[i] = dy[i] · f'(x[i])
+// (entry `backward`) for float32, one thread per element. Both entries live in one file
+// so the forward and the derivative share the erf / tanh / sin-cos approximations.
+// Bool `not` is not here: it runs on the logic path of kernels/binary.wgsl.
 //
 // bindings  @binding(0) uniform U { n: u32 }   element count
-//           @binding(1) x: array<f32>           (n)
-//           @binding(2) y: array<f32>           (n)
+//           @binding(1) x: array<f32>           (n) forward input
+//           @binding(2) y: array<f32>           (n) output: y (main) or dx (backward)
+//           @binding(3) dy: array<f32>          (n) upstream gradient (backward only)
 // overrides OP  which f (the order of UNARY_OPS in src/tensor/webgpu/elementwise.ts)
 //           WG  workgroup size
 // dispatch  ceil(n / WG) workgroups, folded over (x, y) past 65535; the workgroup id is
@@ -16,8 +20,13 @@ struct U { n: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const GELU_KAPPA: f32 = 0.044715;
+const INV_SQRT_2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+const TWO_OVER_SQRT_PI: f32 = 1.1283791670955126;
 
 // Abramowitz–Stegun 7.1.26 has 1.5e-7 absolute error; WGSL has no erf builtin.
 fn erf_approx(v: f32) -> f32 {
@@ -63,13 +72,35 @@ fn apply(v: f32) -> f32 {
   if (OP == 6u) { return erf_approx(v); }
   if (OP == 7u) { return sigmoid(v); }
   if (OP == 8u) { return max(v, 0.0); }
-  if (OP == 9u) { return 0.5 * v * (1.0 + erf_approx(v * 0.7071067811865476)); }
-  if (OP == 10u) { return 0.5 * v * (1.0 + tanh_safe(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))); }
+  if (OP == 9u) { return 0.5 * v * (1.0 + erf_approx(v * INV_SQRT_2)); }
+  if (OP == 10u) { return 0.5 * v * (1.0 + tanh_safe(SQRT_2_OVER_PI * (v + GELU_KAPPA * v * v * v))); }
   if (OP == 11u) { return v * sigmoid(v); }
   if (OP == 12u) { return 1.0 / v; }
   if (OP == 13u) { return sincos_poly(v).y; }
-  if (OP == 14u) { return sincos_poly(v).x; }
-  return select(0.0, 1.0, v == 0.0); // 15: not (bool stored as f32 0/1 here)
+  return sincos_poly(v).x; // 14: sin
+}
+
+// f'(v), with PyTorch's choices at kinks: relu'(0) = 0, abs'(0) = sign(0) = 0.
+fn deriv(v: f32) -> f32 {
+  if (OP == 0u) { return -1.0; }
+  if (OP == 1u) { return sign(v); }
+  if (OP == 2u) { return 0.5 / sqrt(v); }
+  if (OP == 3u) { return exp(v); }
+  if (OP == 4u) { return 1.0 / v; }
+  if (OP == 5u) { let t = tanh_safe(v); return 1.0 - t * t; }
+  if (OP == 6u) { return TWO_OVER_SQRT_PI * exp(-v * v); }
+  if (OP == 7u) { let s = sigmoid(v); return s * (1.0 - s); }
+  if (OP == 8u) { return select(0.0, 1.0, v > 0.0); }
+  if (OP == 9u) { return 0.5 * (1.0 + erf_approx(v * INV_SQRT_2)) + v * INV_SQRT_2PI * exp(-0.5 * v * v); }
+  if (OP == 10u) {
+    // PyTorch's GeluBackward (tanh): 0.5·(1 + t) + 0.5·v·(1 − t²)·√(2/π)·(1 + 3κv²).
+    let t = tanh_safe(SQRT_2_OVER_PI * (v + GELU_KAPPA * v * v * v));
+    return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_KAPPA * v * v);
+  }
+  if (OP == 11u) { let s = sigmoid(v); return s * (1.0 + v * (1.0 - s)); }
+  if (OP == 12u) { return -1.0 / (v * v); }
+  if (OP == 13u) { return -sincos_poly(v).x; }
+  return sincos_poly(v).y; // 14: sin' = cos
 }
 
 @compute @workgroup_size(WG)
@@ -78,4 +109,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
   if (i >= u.n) { return; }
   y[i] = apply(x[i]);
+}
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * WG + lid.x;
+  if (i >= u.n) { return; }
+  y[i] = dy[i] * deriv(x[i]);
 }

@@ -1,35 +1,74 @@
-/** webgpu launchers: elementwise ops (`kernels/unary.wgsl` ...). */
+/**
+ * webgpu launchers: unary ops and their backward (`kernels/unary.wgsl`), zero fill.
+ * Binary ops and where are in ./binary.ts, cast in ./cast.ts, sumToShape in
+ * ./sumToShape.ts; they are re-exported here for the backend's op table.
+ */
 import type { GpuContext } from '../../gpu/device.js';
 import { launch } from '../../gpu/launch.js';
-import type { BinaryOp, UnaryOp } from '../backend.js';
-import type { Tensor, DType } from '../tensor.js';
+import type { UnaryOp } from '../backend.js';
+import type { Tensor } from '../tensor.js';
+import { fmtDims, sameDims } from '../shape.js';
 import unarySrc from '../../../kernels/unary.wgsl';
 import fillSrc from '../../../kernels/fill.wgsl';
-import { buf, notImplemented, out } from './common.js';
+import { logicalNot } from './binary.js';
+import { buf, out } from './common.js';
 import { gpuStorage } from './storage.js';
+
+export { binary, binaryBackward, where } from './binary.js';
+export { cast } from './cast.js';
+export { sumToShape } from './sumToShape.js';
 
 const WG = 256;
 
-/** Order matches the OP codes in kernels/unary.wgsl. */
+/** Float32 unary ops; the order matches the OP codes in kernels/unary.wgsl. `not` (bool) runs in kernels/binary.wgsl. */
 export const UNARY_OPS: readonly UnaryOp[] = [
   'neg', 'abs', 'sqrt', 'exp', 'log', 'tanh', 'erf', 'sigmoid', 'relu',
-  'gelu', 'gelu_tanh', 'silu', 'reciprocal', 'cos', 'sin', 'not',
+  'gelu', 'gelu_tanh', 'silu', 'reciprocal', 'cos', 'sin',
 ];
 
-export function unary(ctx: GpuContext, op: UnaryOp, x: Tensor): Tensor {
+function opCode(op: UnaryOp, what: string): number {
   const code = UNARY_OPS.indexOf(op);
-  if (code < 0) throw new Error(`unary: unknown op '${op}'`);
+  if (code < 0) throw new Error(`${what}: unknown op '${op}'`);
+  return code;
+}
+
+export function unary(ctx: GpuContext, op: UnaryOp, x: Tensor): Tensor {
+  if (op === 'not') return logicalNot(ctx, x);
+  const code = opCode(op, 'unary');
+  const xb = buf(ctx, x, `unary ${op}`);
   const y = out(ctx, x.dims);
   const n = x.size;
   if (n === 0) return y;
   launch(ctx, {
     kernel: { name: 'unary', code: unarySrc },
     constants: { OP: code, WG },
-    buffers: [buf(ctx, x, `unary ${op}`), gpuStorage(y).buffer],
+    buffers: [xb, gpuStorage(y).buffer],
     uniforms: [n],
     workgroups: Math.ceil(n / WG),
   });
   return y;
+}
+
+/** dx = dy · f'(x), the `backward` entry of kernels/unary.wgsl. */
+export function unaryBackward(ctx: GpuContext, op: UnaryOp, x: Tensor, dy: Tensor): Tensor {
+  if (op === 'not') throw new Error('unaryBackward: not (on bool) has no gradient');
+  const code = opCode(op, 'unaryBackward');
+  if (!sameDims(x.dims, dy.dims)) {
+    throw new Error(`unaryBackward ${op}: dy is ${fmtDims(dy.dims)}, expected x's ${fmtDims(x.dims)}`);
+  }
+  const xb = buf(ctx, x, `unaryBackward ${op} x`);
+  const gb = buf(ctx, dy, `unaryBackward ${op} dy`);
+  const dx = out(ctx, x.dims);
+  const n = x.size;
+  if (n === 0) return dx;
+  launch(ctx, {
+    kernel: { name: 'unary', code: unarySrc, entryPoint: 'backward' },
+    constants: { OP: code, WG },
+    buffers: [xb, gpuStorage(dx).buffer, gb],
+    uniforms: [n],
+    workgroups: Math.ceil(n / WG),
+  });
+  return dx;
 }
 
 /** Sets every 32-bit word of a device tensor to 0. */
@@ -43,23 +82,4 @@ export function fillZero(ctx: GpuContext, t: Tensor): void {
     uniforms: [words, 0],
     workgroups: Math.ceil(words / WG),
   });
-}
-
-export function unaryBackward(_ctx: GpuContext, op: UnaryOp, _x: Tensor, _dy: Tensor): Tensor {
-  return notImplemented(`unaryBackward ${op}`);
-}
-export function binary(_ctx: GpuContext, op: BinaryOp, _a: Tensor, _b: Tensor): Tensor {
-  return notImplemented(`binary ${op}`);
-}
-export function binaryBackward(_ctx: GpuContext, op: BinaryOp, _a: Tensor, _b: Tensor, _dy: Tensor): { da: Tensor; db: Tensor } {
-  return notImplemented(`binaryBackward ${op}`);
-}
-export function where(_ctx: GpuContext, _c: Tensor, _a: Tensor, _b: Tensor): Tensor {
-  return notImplemented('where');
-}
-export function cast(_ctx: GpuContext, _x: Tensor, _to: DType): Tensor {
-  return notImplemented('cast');
-}
-export function sumToShape(_ctx: GpuContext, _x: Tensor, _dims: readonly number[]): Tensor {
-  return notImplemented('sumToShape');
 }
