@@ -12,7 +12,7 @@ import { fmtDims } from '../tensor/shape.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
 import { HOST_OPS, type Attrs } from './fold/hostOps.js';
 import { fromHostTensor, toTensor } from './fold/values.js';
-import { DEVICE_OPS } from './ops/registry.js';
+import { deviceOp } from './ops/registry.js';
 import type { OpCall } from './ops/types.js';
 
 export interface ExecNode {
@@ -158,14 +158,15 @@ export class Executor {
     const inputs = node.inputs.map((v) => (v ? lookup(values, v, node) : undefined));
     const opset = this.graph.opsets[node.domain] ?? this.graph.opsets[''];
     const where = `${node.opType} node '${node.name}'`;
-    const host = HOST_OPS[node.opType];
-    const limit = isStatic && !DEVICE_OPS[node.opType] ? Infinity : HOST_FOLD_LIMIT;
+    const defaultDomain = node.domain === '' || node.domain === 'ai.onnx';
+    const host = defaultDomain ? HOST_OPS[node.opType] : undefined;
+    const op = deviceOp(node.domain, node.opType);
+    const limit = isStatic && !op ? Infinity : HOST_FOLD_LIMIT;
     const allHost = inputs.every((t) => !t || (t.location === 'cpu' && t.size <= limit));
     if (host && (allHost || node.opType === 'Shape')) {
       const hv = inputs.map((t) => (!t ? undefined : node.opType === 'Shape' ? shapeOnly(t) : fromHostTensor(t)));
       return wrap(where, () => host(hv, node.attributes, opset).map(toTensor));
     }
-    const op = DEVICE_OPS[node.opType];
     if (!op) throw new Error(`${where}: no device implementation, and its inputs are not host constants`);
     const call: OpCall = { backend: this.backend, where, attrs: node.attributes, opset, inputs, outputCount: node.outputs.length };
     return wrap(where, () => op(call));
@@ -215,7 +216,8 @@ export function unsupportedOps(g: ExecGraph): string[] {
   const seen = new Map<string, string>();
   for (const n of g.nodes) {
     const key = `${n.domain || 'ai.onnx'}::${n.opType}`;
-    const known = n.domain === '' || n.domain === 'ai.onnx' ? n.opType in DEVICE_OPS || n.opType in HOST_OPS : false;
+    const defaultDomain = n.domain === '' || n.domain === 'ai.onnx';
+    const known = !!deviceOp(n.domain, n.opType) || (defaultDomain && n.opType in HOST_OPS);
     if (!known && !seen.has(key)) {
       const opset = g.opsets[n.domain] ?? g.opsets[''];
       seen.set(key, `${n.opType} (domain ${n.domain || 'ai.onnx'}, opset ${opset}), first at node '${n.name}'`);

@@ -226,7 +226,22 @@ function expand(ins: (HostValue | undefined)[]): HostValue[] {
   return elementwise(x.dtype, (a) => a)([x, target]);
 }
 
+/** Trilu: keep the upper (upper=1) or lower triangle of the last two dims, shifted by k. */
+function trilu(ins: (HostValue | undefined)[], attrs: Attrs): HostValue[] {
+  const x = need(ins[0], 'Trilu');
+  const k = ins[1]?.values[0] ?? 0;
+  const upper = int(attrs, 'upper', 1) === 1;
+  const [rows, cols] = x.dims.slice(-2);
+  const values = x.values.map((v, i) => {
+    const r = Math.floor(i / cols) % rows;
+    const col = i % cols;
+    return (upper ? col - r >= k : col - r <= k) ? v : 0;
+  });
+  return [{ ...x, values }];
+}
+
 export const HOST_OPS: Record<string, HostOp> = {
+  Trilu: trilu,
   Shape: shape,
   Gather: gather,
   Unsqueeze: unsqueeze,

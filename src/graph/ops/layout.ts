@@ -91,3 +91,13 @@ export const gather: DeviceOp = (c) => {
   const idx = int32Indices(c, input(c, 1, 'indices'));
   return [c.backend.gather(data, idx, attrInt(c, 'axis', 0))];
 };
+
+/** Tile as expand: (d0, d1) → (1, d0, 1, d1) expanded to (r0, d0, r1, d1) → (r0·d0, r1·d1). */
+export const tile: DeviceOp = (c) => {
+  const x = input(c, 0);
+  const reps = hostInput(c, 1, 'repeats')!.values;
+  if (reps.length !== x.rank) throw new Error(`${c.where}: repeats has ${reps.length} entries for a rank-${x.rank} input`);
+  const spread = c.backend.reshape(x, x.dims.flatMap((d) => [1, d]));
+  const big = c.backend.expand(spread, x.dims.flatMap((d, i) => [reps[i], d]));
+  return [c.backend.reshape(big, x.dims.map((d, i) => d * reps[i]))];
+};

@@ -3,6 +3,7 @@
  * on the host first (`fold/hostOps.ts`); an op type in neither table is reported for the
  * whole model before anything runs.
  */
+import * as C from './contrib.js';
 import * as L from './layout.js';
 import * as M from './math.js';
 import type { DeviceOp } from './types.js';
@@ -56,4 +57,28 @@ export const DEVICE_OPS: Record<string, DeviceOp> = {
   Split: L.split,
   Expand: L.expand,
   Gather: L.gather,
+  Tile: L.tile,
+  // ORT registers this contrib op in the default domain too; the GenAI builder uses it there.
+  SimplifiedLayerNormalization: C.simplifiedLayerNorm,
 };
+
+/** com.microsoft ops (onnxruntime contrib ops). */
+export const CONTRIB_OPS: Record<string, DeviceOp> = {
+  SimplifiedLayerNormalization: C.simplifiedLayerNorm,
+  SkipSimplifiedLayerNormalization: C.skipSimplifiedLayerNorm,
+  SkipLayerNormalization: C.skipLayerNorm,
+  FastGelu: C.fastGelu,
+  BiasGelu: C.biasGelu,
+  QuickGelu: C.quickGelu,
+  RotaryEmbedding: C.rotaryEmbedding,
+  MultiHeadAttention: C.multiHeadAttention,
+  Attention: C.attention,
+  EmbedLayerNormalization: C.embedLayerNorm,
+};
+
+/** The device op for a node, by domain; undefined when there is none. */
+export function deviceOp(domain: string, opType: string): DeviceOp | undefined {
+  if (domain === '' || domain === 'ai.onnx') return DEVICE_OPS[opType];
+  if (domain === 'com.microsoft') return CONTRIB_OPS[opType];
+  return undefined;
+}
