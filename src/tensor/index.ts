@@ -21,7 +21,10 @@ export async function createBackend(name: BackendName = 'auto'): Promise<Backend
 export async function selectBackend(name: BackendName = 'auto'): Promise<SelectedBackend> {
   if (name === 'cpu') return { backend: new CpuBackend(), note: 'cpu (requested)' };
   if (name === 'webgpu') return { backend: await webgpu(), note: 'webgpu (requested)' };
-  if (name === 'gpujs') return { backend: await gpujs(), note: 'gpujs (requested)' };
+  if (name === 'gpujs') {
+    const b = await gpujs();
+    return { backend: b, note: `gpujs (requested) ${gpujsMode(b)}` };
+  }
   const skipped: string[] = [];
   try {
     return { backend: await webgpu(), note: 'webgpu' };
@@ -31,7 +34,7 @@ export async function selectBackend(name: BackendName = 'auto'): Promise<Selecte
   }
   try {
     const b = await gpujs();
-    return { backend: b, note: `${skipped.join('; ')}; using gpujs` };
+    return { backend: b, note: `${skipped.join('; ')}; using gpujs ${gpujsMode(b)}` };
   } catch (err) {
     skipped.push(`gpujs unavailable: ${(err as Error).message}`);
   }
@@ -43,7 +46,12 @@ async function webgpu(): Promise<Backend> {
   return WebGpuBackend.create();
 }
 
-async function gpujs(): Promise<Backend> {
+async function gpujs(): Promise<Backend & { mode: string; notes: readonly string[] }> {
   const { GpuJsBackend } = await import('./gpujs/index.js');
   return new GpuJsBackend();
+}
+
+/** e.g. "(webasm)" or "(cpu: webgl2 unavailable …)": the gpu.js mode actually in use. */
+function gpujsMode(b: { mode: string; notes: readonly string[] }): string {
+  return b.notes.length ? `(${b.mode}: ${b.notes.join('; ')})` : `(${b.mode})`;
 }
