@@ -159,6 +159,22 @@ export interface Backend {
   /** Same data, new dims (no copy where the backend allows). */
   reshape(x: Tensor, dims: readonly number[]): Tensor;
 
+  // ── indexing and quantization (ONNX ops beyond the transformer core) ──
+  /** ONNX CumSum along `axis`. */
+  cumsum(x: Tensor, axis: number, exclusive: boolean, reverse: boolean): Tensor;
+  /** ONNX ScatterND (reduction 'none' or 'add'): a copy of data with updates written at int32 indices (…, k). */
+  scatterND(data: Tensor, indices: Tensor, updates: Tensor, reduction?: 'none' | 'add'): Tensor;
+  /**
+   * DequantizeLinear: (x − zeroPoint) · scale → float32, x int8/uint8/int4. Per-tensor
+   * (scale a scalar), per-axis (scale (dims[axis])), or blocked along `axis` (blockSize > 0).
+   */
+  dequantize(x: Tensor, scale: Tensor, zeroPoint: Tensor | undefined, axis: number, blockSize?: number): Tensor;
+  /**
+   * MatMulNBits' weight layout → float32 (N, K): B uint8 (N, ⌈K/block⌉, block·bits/8),
+   * scales (N·⌈K/block⌉), zero points packed like B (default 2^(bits−1)). bits = 4 (or 8).
+   */
+  dequantizeBlockwise(b: Tensor, scales: Tensor, zeroPoints: Tensor | undefined, n: number, k: number, bits: number, blockSize: number): Tensor;
+
   // ── optimizer ─────────────────────────────────────────────────
   /** In-place AdamW (decoupled weight decay, bias-corrected) on param, m and v. */
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamWOptions): void;

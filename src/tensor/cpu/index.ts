@@ -13,6 +13,7 @@ import * as matmul from './matmul.js';
 import * as norm from './norm.js';
 import * as optim from './adamw.js';
 import * as reduce from './reduce.js';
+import * as quant from './quant.js';
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
@@ -57,6 +58,11 @@ export class CpuBackend implements Backend {
   sliceBackward = layout.sliceBackward;
   expand = layout.expand;
   reshape = layout.reshape;
+
+  cumsum = quant.cumsum;
+  scatterND = quant.scatterND;
+  dequantize = quant.dequantize;
+  dequantizeBlockwise = quant.dequantizeBlockwise;
 
   adamw = optim.adamw;
 }

@@ -137,5 +137,10 @@ export class GpuJsBackend implements Backend {
   expand: Backend['expand'] = (x, dims) => this.cpu.expand(x, dims);
   reshape: Backend['reshape'] = (x, dims) => this.cpu.reshape(x, dims);
 
+  cumsum: Backend['cumsum'] = (x, axis, ex, rev) => this.cpu.cumsum(x, axis, ex, rev);
+  scatterND: Backend['scatterND'] = (d, i, u, red) => this.cpu.scatterND(d, i, u, red);
+  dequantize: Backend['dequantize'] = (x, s, z, axis, bs) => this.cpu.dequantize(x, s, z, axis, bs);
+  dequantizeBlockwise: Backend['dequantizeBlockwise'] = (b, s, z, n, k, bits, bs) => this.cpu.dequantizeBlockwise(b, s, z, n, k, bits, bs);
+
   adamw: Backend['adamw'] = (p, g, m, v, opts) => this.cpu.adamw(p, g, m, v, opts);
 }

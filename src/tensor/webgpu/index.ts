@@ -13,6 +13,7 @@ import * as matmul from './matmul.js';
 import * as norm from './norm.js';
 import * as optim from './adamw.js';
 import * as reduce from './reduce.js';
+import * as quant from './quant.js';
 import { allocGpu, uploadHost } from './storage.js';
 
 export type { DropoutSpec };
@@ -127,6 +128,19 @@ export class WebGpuBackend implements Backend {
   }
   reshape(x: Tensor, dims: readonly number[]): Tensor {
     return layout.reshape(this.ctx, x, dims);
+  }
+
+  cumsum(x: Tensor, axis: number, exclusive: boolean, reverse: boolean): Tensor {
+    return quant.cumsum(this.ctx, x, axis, exclusive, reverse);
+  }
+  scatterND(data: Tensor, indices: Tensor, updates: Tensor, reduction?: 'none' | 'add'): Tensor {
+    return quant.scatterND(this.ctx, data, indices, updates, reduction);
+  }
+  dequantize(x: Tensor, scale: Tensor, zeroPoint: Tensor | undefined, axis: number, blockSize?: number): Tensor {
+    return quant.dequantize(this.ctx, x, scale, zeroPoint, axis, blockSize);
+  }
+  dequantizeBlockwise(b: Tensor, scales: Tensor, zeroPoints: Tensor | undefined, n: number, k: number, bits: number, blockSize: number): Tensor {
+    return quant.dequantizeBlockwise(this.ctx, b, scales, zeroPoints, n, k, bits, blockSize);
   }
 
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamWOptions): void {

@@ -1,0 +1,16 @@
+// TEMPORARY STUB: replaced by the quant/indexing kernel work; every function throws.
+import type { Tensor } from '../tensor.js';
+import { notImplemented } from './common.js';
+
+export function cumsum(_x: Tensor, _axis: number, _exclusive: boolean, _reverse: boolean): Tensor {
+  return notImplemented('cpu', 'cumsum');
+}
+export function scatterND(_data: Tensor, _indices: Tensor, _updates: Tensor, _reduction?: 'none' | 'add'): Tensor {
+  return notImplemented('cpu', 'scatterND');
+}
+export function dequantize(_x: Tensor, _scale: Tensor, _zeroPoint: Tensor | undefined, _axis: number, _blockSize?: number): Tensor {
+  return notImplemented('cpu', 'dequantize');
+}
+export function dequantizeBlockwise(_b: Tensor, _scales: Tensor, _zeroPoints: Tensor | undefined, _n: number, _k: number, _bits: number, _blockSize: number): Tensor {
+  return notImplemented('cpu', 'dequantizeBlockwise');
+}
