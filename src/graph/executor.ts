@@ -73,7 +73,7 @@ export class Executor {
     if (missing.length) throw new Error(`unsupported ops in this model:\n  ${missing.join('\n  ')}`);
     for (const [name, t] of graph.initializers) {
       const upload = backend.name !== 'cpu' && isFloat(t.dtype) && t.size >= UPLOAD_MIN;
-      this.constants.set(name, upload ? backend.upload(t) : t);
+      this.constants.set(name, this.promote(upload ? backend.upload(t) : t));
     }
     graph.nodes.forEach((n, i) => n.inputs.forEach((v) => v && this.lastUse.set(v, i)));
   }
@@ -83,7 +83,8 @@ export class Executor {
     const sig = this.graph.inputs.map((i) => `${i.name}:${feeds[i.name]?.dims.join('x')}`).join('|');
     const cached = this.plans.get(sig);
     const plan: Plan = cached ?? { statics: new Map(), staticNodes: new Set() };
-    const values = new Map<string, Tensor>([...this.constants, ...plan.statics, ...Object.entries(feeds)]);
+    const inputs = Object.entries(feeds).map(([k, t]) => [k, this.promote(t)] as const);
+    const values = new Map<string, Tensor>([...this.constants, ...plan.statics, ...inputs]);
     const keep = new Set([...this.graph.outputs.map((o) => o.name), ...(opts.fetch ?? [])]);
     const owned = new Set<string>();
     this.graph.nodes.forEach((node, i) => {
@@ -93,7 +94,7 @@ export class Executor {
         plan.staticNodes.add(i); // folded already while another signature's plan was built
         return;
       }
-      const outs = this.evaluate(node, values, kind !== 'dynamic');
+      const outs = this.evaluate(node, values, kind !== 'dynamic').map((t) => t && this.promote(t));
       node.outputs.forEach((name, k) => {
         const t = outs[k];
         if (!name || !t) return;
@@ -110,7 +111,7 @@ export class Executor {
     for (const name of keep) {
       const t = values.get(name);
       if (!t) throw new Error(`value '${name}' was not computed (not a graph value, or a dropped optional output)`);
-      result[name] = t;
+      result[name] = this.demote(name, t);
     }
     await this.backend.sync();
     return result;
@@ -135,6 +136,23 @@ export class Executor {
     }
     if (kind === 'shape') node.outputs.forEach((o) => o && this.shapeStatic.add(o));
     return kind;
+  }
+
+  /**
+   * float16 is a storage type here: values are computed in float32 (no shader-f16 path
+   * yet), so every float16 tensor entering the graph is widened once.
+   */
+  private promote(t: Tensor): Tensor {
+    if (t.dtype !== 'float16') return t;
+    const wide = this.backend.cast(t, 'float32');
+    if (t.location !== 'cpu') t.dispose();
+    return wide;
+  }
+
+  /** Outputs the model declares float16 are narrowed back, so callers get the model's contract. */
+  private demote(name: string, t: Tensor): Tensor {
+    const declared = this.graph.outputs.find((o) => o.name === name)?.dtype;
+    return declared === 'float16' && t.dtype === 'float32' ? this.backend.cast(t, 'float16') : t;
   }
 
   /** Disposes values this node was the last reader of, unless kept or shared. */

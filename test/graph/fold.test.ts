@@ -43,7 +43,7 @@ describe('host constant folding (ONNX shape chains)', () => {
   it('Expand broadcasts both ways, Range and ConstantOfShape make new tensors', () => {
     expect(run('Expand', [i64([1, 2], [2, 1]), i64([1, 3])]).dims).toEqual([2, 3]);
     expect(run('Range', [i64([2], []), i64([9], []), i64([3], [])]).values).toEqual([2, 5, 8]);
-    const z = run('ConstantOfShape', [i64([2, 2])], { value: { dtype: 'int64', values: [1] } });
+    const z = run('ConstantOfShape', [i64([2, 2])], { value: new Tensor('int64', [1n], [1]) });
     expect(z).toEqual(i64([1, 1, 1, 1], [2, 2]));
   });
 

@@ -4,9 +4,9 @@
  * ConstantOfShape, Expand ...). ONNX semantics, opset differences noted inline.
  * Inputs and outputs are `HostValue`s; an absent optional input is `undefined`.
  */
-import type { DType } from '../../tensor/tensor.js';
+import { Tensor, type DType } from '../../tensor/tensor.js';
 import { broadcastDims, broadcastStrides, normalizeAxis, stridesOf } from '../../tensor/shape.js';
-import { castValue, isIntegerType, type HostValue } from './values.js';
+import { castValue, fromHostTensor, isIntegerType, type HostValue } from './values.js';
 
 export type AttrValue = number | string | number[] | string[] | unknown;
 export type Attrs = Record<string, AttrValue>;
@@ -212,9 +212,10 @@ function range(ins: (HostValue | undefined)[]): HostValue[] {
 
 function constantOfShape(ins: (HostValue | undefined)[], attrs: Attrs): HostValue[] {
   const dims = need(ins[0], 'ConstantOfShape').values;
-  const v = attrs.value as { dtype: DType; values: number[] } | undefined;
-  const dtype = v?.dtype ?? 'float32';
-  const fill = v?.values[0] ?? 0;
+  // The `value` attribute is a one-element tensor (float32 0 when absent).
+  const t = attrs.value instanceof Tensor ? fromHostTensor(attrs.value) : undefined;
+  const dtype = t?.dtype ?? 'float32';
+  const fill = t?.values[0] ?? 0;
   return [{ dtype, dims: [...dims], values: new Array(size(dims)).fill(fill) }];
 }
 

@@ -1,0 +1,66 @@
+/**
+ * Forward parity with onnxruntime-web (wasm, same process) on the PyTorch-made fixtures
+ * (test/fixtures/models, from scripts/fixtures/make_fixtures.py): the cpu and webgpu
+ * backends must match within 1e-4 of each output's scale.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Executor } from '../../src/graph/executor.js';
+import { loadModel } from '../../src/onnx/index.js';
+import type { Backend } from '../../src/tensor/backend.js';
+import { CpuBackend } from '../../src/tensor/cpu/index.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { gpu, hasWebGpu } from '../helpers/gpu.js';
+import { runOrt, scaleError } from '../helpers/ort.js';
+
+const DIR = 'test/fixtures/models';
+
+interface RefTensor {
+  dtype: 'int64' | 'float32';
+  dims: number[];
+  data: number[];
+}
+
+function toTensor(r: RefTensor): Tensor {
+  return r.dtype === 'int64' ? new Tensor('int64', BigInt64Array.from(r.data.map(BigInt)), r.dims) : new Tensor('float32', Float32Array.from(r.data), r.dims);
+}
+
+const CASES = [
+  ['tiny-gpt2', 'full', 'model.onnx'],
+  ['tiny-gpt2', 'past', 'model_with_past.onnx'],
+  ['tiny-llama', 'full', 'model.onnx'],
+  ['tiny-llama', 'past', 'model_with_past.onnx'],
+  ['tiny-bert', 'full', 'model.onnx'],
+] as const;
+
+async function parity(backend: Backend, model: string, variant: 'full' | 'past', file: string): Promise<void> {
+  const ref = JSON.parse(readFileSync(`${DIR}/${model}/reference.json`, 'utf8'));
+  const feeds = Object.fromEntries(Object.entries(ref[variant].inputs as Record<string, RefTensor>).map(([k, v]) => [k, toTensor(v)]));
+  const path = `${DIR}/${model}/${file}`;
+  const ir = await loadModel(path);
+  const exec = new Executor(ir, backend);
+  const ours = await exec.run(feeds);
+  const oracle = await runOrt(path, feeds);
+  for (const [name, want] of Object.entries(oracle)) {
+    const got = ours[name];
+    expect(got.dims, `${model} ${variant} ${name} dims`).toEqual(want.dims);
+    const err = scaleError(await got.toArray(), want.data);
+    console.log(`[parity] ${backend.name} ${model} ${variant} ${name}: max error / scale = ${err.toExponential(2)}`);
+    expect(err, `${model} ${variant} ${name}: max error / scale`).toBeLessThan(1e-4);
+  }
+  // PyTorch agrees too (the fixture's own outputs), a second authority for the logits.
+  const torchLogits = (ref[variant].outputs as Record<string, RefTensor>).logits.data;
+  expect(scaleError(await ours.logits.toArray(), torchLogits)).toBeLessThan(1e-4);
+}
+
+describe('executor vs onnxruntime-web on PyTorch fixtures (cpu backend)', () => {
+  for (const [model, variant, file] of CASES) {
+    it(`${model} ${variant}`, () => parity(new CpuBackend(), model, variant, file));
+  }
+});
+
+describe.skipIf(!hasWebGpu)('executor vs onnxruntime-web on PyTorch fixtures (webgpu backend)', () => {
+  for (const [model, variant, file] of CASES) {
+    it(`${model} ${variant}`, async () => parity(await gpu(), model, variant, file));
+  }
+});
