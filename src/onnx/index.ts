@@ -1,0 +1,17 @@
+/**
+ * The ONNX reading layer: the only code that knows ONNX's encoding. `loadModel` is the
+ * usual entry point: file/URL/bytes → GraphIR with every initializer decoded.
+ */
+import type { GraphIR } from '../graph/ir.js';
+import { loadModelProto, type ByteSource, type LoadOptions } from './load.js';
+import { modelToIr } from './toIr.js';
+
+export async function loadModel(source: ByteSource, opts: LoadOptions = {}): Promise<GraphIR> {
+  const { model, name } = await loadModelProto(source, opts);
+  return modelToIr(model, name);
+}
+
+export { loadModelProto, type ByteSource, type LoadOptions, type LoadedModelProto } from './load.js';
+export { modelToIr, MIN_OPSET, MAX_OPSET } from './toIr.js';
+export { tensorFromProto } from './initializers.js';
+export { decodeModelProto, encodeModelProto, OnnxDecodeError, DataType } from './proto.js';
