@@ -30,13 +30,29 @@ export function deviceBytes(dtype: DType, n: number): number {
 export class GpuStorage implements Storage {
   readonly location = 'webgpu' as const;
   private released = false;
+  /** Live storages on this buffer (views made by `view()` share the count). */
+  private readonly owners: { count: number };
 
   constructor(
     readonly ctx: GpuContext,
     readonly buffer: GPUBuffer,
     readonly dtype: DType,
     readonly n: number,
-  ) {}
+    viewOf?: GpuStorage,
+  ) {
+    this.owners = viewOf ? viewOf.owners : { count: 0 };
+    this.owners.count++;
+  }
+
+  /**
+   * Another storage on the same buffer, no copy (reshape: same bytes, new dims). The
+   * buffer goes back to the pool when the last of the views is disposed, so disposing
+   * the original does not free it under the view. Writes through one are seen by all.
+   */
+  view(): GpuStorage {
+    if (this.released) throw new Error(`view of a disposed ${this.dtype} GPU buffer`);
+    return new GpuStorage(this.ctx, this.buffer, this.dtype, this.n, this);
+  }
 
   async read(): Promise<HostData> {
     const bytes = deviceBytes(this.dtype, this.n);
@@ -50,7 +66,7 @@ export class GpuStorage implements Storage {
   dispose(): void {
     if (this.released) return;
     this.released = true;
-    this.ctx.pool.release(this.buffer);
+    if (--this.owners.count === 0) this.ctx.pool.release(this.buffer);
   }
 }
 
