@@ -3,7 +3,6 @@
  * once each, so a user sees the whole gap before anything runs instead of the first
  * missing op halfway through a forward pass.
  */
-import type { GraphIR } from './ir.js';
 
 export interface MissingOp {
   opType: string;
@@ -23,7 +22,13 @@ export function opKey(domain: string, opType: string): string {
 }
 
 /** Every op type of `ir` whose `opKey` is not in `supported`, in order of first use. */
-export function unsupportedOps(ir: GraphIR, supported: Set<string>): MissingOp[] {
+/** Only node names, op types, domains and opsets are read, so any graph-shaped value works. */
+export interface OpInventory {
+  nodes: readonly { name: string; opType: string; domain: string }[];
+  opsets: Record<string, number>;
+}
+
+export function unsupportedOps(ir: OpInventory, supported: Set<string>): MissingOp[] {
   const missing = new Map<string, MissingOp>();
   for (const n of ir.nodes) {
     const key = opKey(n.domain, n.opType);

@@ -12,7 +12,8 @@ import { fmtDims } from '../tensor/shape.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
 import { HOST_OPS, type Attrs } from './fold/hostOps.js';
 import { fromHostTensor, toTensor } from './fold/values.js';
-import { deviceOp } from './ops/registry.js';
+import { formatMissingOps, opKey, unsupportedOps, type MissingOp } from './coverage.js';
+import { CONTRIB_OPS, DEVICE_OPS, deviceOp } from './ops/registry.js';
 import type { OpCall } from './ops/types.js';
 
 export interface ExecNode {
@@ -39,6 +40,14 @@ export interface ExecGraph {
   outputs: ExecValueInfo[];
   /** Opset per domain ('' is the default ONNX domain). */
   opsets: Record<string, number>;
+}
+
+/** Every op type the model needs that webpeft lacks, reported before anything runs. */
+export class UnsupportedOpsError extends Error {
+  constructor(readonly missing: MissingOp[]) {
+    super(`this model uses ops webpeft does not support yet:\n${formatMissingOps(missing)}`);
+    this.name = 'UnsupportedOpsError';
+  }
 }
 
 export interface RunOptions {
@@ -69,8 +78,8 @@ export class Executor {
     readonly graph: ExecGraph,
     readonly backend: Backend,
   ) {
-    const missing = unsupportedOps(graph);
-    if (missing.length) throw new Error(`unsupported ops in this model:\n  ${missing.join('\n  ')}`);
+    const missing = unsupportedOps(graph, supportedOps());
+    if (missing.length) throw new UnsupportedOpsError(missing);
     for (const [name, t] of graph.initializers) {
       const upload = backend.name !== 'cpu' && isFloat(t.dtype) && t.size >= UPLOAD_MIN;
       this.constants.set(name, this.promote(upload ? backend.upload(t) : t));
@@ -229,19 +238,13 @@ function wrap<T>(where: string, fn: () => T): T {
 
 const isFloat = (d: DType) => d === 'float32' || d === 'float16';
 
-/** Every op type the model uses that neither table covers, once each, with the first node. */
-export function unsupportedOps(g: ExecGraph): string[] {
-  const seen = new Map<string, string>();
-  for (const n of g.nodes) {
-    const key = `${n.domain || 'ai.onnx'}::${n.opType}`;
-    const defaultDomain = n.domain === '' || n.domain === 'ai.onnx';
-    const known = !!deviceOp(n.domain, n.opType) || (defaultDomain && n.opType in HOST_OPS);
-    if (!known && !seen.has(key)) {
-      const opset = g.opsets[n.domain] ?? g.opsets[''];
-      seen.set(key, `${n.opType} (domain ${n.domain || 'ai.onnx'}, opset ${opset}), first at node '${n.name}'`);
-    }
-  }
-  return [...seen.values()];
+/** Op keys (see `opKey`) this executor can run: device ops, contrib ops, host-foldable ops. */
+export function supportedOps(): Set<string> {
+  return new Set([
+    ...Object.keys(DEVICE_OPS),
+    ...Object.keys(HOST_OPS),
+    ...Object.keys(CONTRIB_OPS).map((op) => opKey('com.microsoft', op)),
+  ]);
 }
 
 export { Tensor };

@@ -1,6 +1,6 @@
 /** Device ops that move data: reshape family, transpose, concat, slice, split, expand, gather. */
 import { normalizeAxis } from '../../tensor/shape.js';
-import { reshapeDims, sliceRange } from '../fold/hostOps.js';
+import { reshapeDims } from '../fold/hostOps.js';
 import { attrInt, attrInts, hostInput, input, int32Indices, type DeviceOp, type OpCall } from './types.js';
 
 export const reshape: DeviceOp = (c) => {
@@ -57,15 +57,8 @@ export const slice: DeviceOp = (c) => {
   const ends = get(2, 'ends')!;
   const axes = (get(3, 'axes') ?? starts.map((_, i) => i)).map((a) => normalizeAxis(a, x.rank, `${c.where} axes`));
   const steps = (c.opset >= 10 ? hostInput(c, 4, 'steps')?.values : undefined) ?? starts.map(() => 1);
-  // Normalize here (clamping, negatives, INT64_MAX ends) so backends see plain ranges.
-  const s: number[] = [];
-  const e: number[] = [];
-  axes.forEach((a, i) => {
-    const [start, count, step] = sliceRange(starts[i], ends[i], steps[i], x.dims[a]);
-    s.push(start);
-    e.push(start + count * step);
-  });
-  return [c.backend.slice(x, s, e, axes, steps)];
+  // The backends apply ONNX's clamping (negatives, INT64_MAX ends, negative steps) themselves.
+  return [c.backend.slice(x, starts, ends, axes, steps)];
 };
 
 /** Split into equal parts, or by the `split` sizes (an input from opset 13, an attribute before). */
