@@ -47,6 +47,34 @@ export const quickGelu: DeviceOp = (c) => {
 };
 
 /**
+ * Rotates the first `rotDim` features of x (..., D) by angle tables cos/sin, broadcastable
+ * to (..., rotDim/2); features past rotDim pass through (partial rotary). Non-interleaved
+ * (the Llama/HF layout): x1·cos − x2·sin ‖ x2·cos + x1·sin over the two halves;
+ * interleaved (GPT-J): the same on pairs (x[2i], x[2i+1]).
+ */
+export function applyRotary(b: Backend, x: Tensor, cos: Tensor, sin: Tensor, rotDim: number, interleaved: boolean): Tensor {
+  const last = x.rank - 1;
+  const D = x.dims[last];
+  const half = rotDim / 2;
+  const tmp: Tensor[] = []; // intermediates made here, disposed at the end (views keep shared buffers alive)
+  const own = (t: Tensor) => (tmp.push(t), t);
+  const rot = rotDim === D ? x : own(b.slice(x, [0], [rotDim], [last]));
+  // Interleaved pairs become a trailing axis of 2: (..., half, 2), angles (..., half, 1).
+  const xs = interleaved ? own(b.reshape(rot, [...x.dims.slice(0, last), half, 2])) : rot;
+  const ax = xs.rank - 1;
+  const [c, s] = interleaved ? [cos, sin].map((t) => own(b.reshape(t, [...t.dims, 1]))) : [cos, sin];
+  const x1 = own(interleaved ? b.slice(xs, [0], [1], [ax]) : b.slice(xs, [0], [half], [ax]));
+  const x2 = own(interleaved ? b.slice(xs, [1], [2], [ax]) : b.slice(xs, [half], [rotDim], [ax]));
+  const o1 = own(b.binary('sub', own(b.binary('mul', x1, c)), own(b.binary('mul', x2, s))));
+  const o2 = own(b.binary('add', own(b.binary('mul', x2, c)), own(b.binary('mul', x1, s))));
+  let out = b.concat([o1, o2], ax);
+  if (interleaved) out = b.reshape(own(out), rot.dims);
+  if (rotDim < D) out = b.concat([own(out), own(b.slice(x, [rotDim], [D], [last]))], last);
+  for (const t of tmp) t.dispose();
+  return out;
+}
+
+/**
  * RotaryEmbedding (non-interleaved, the Llama/HF layout): x1·cos − x2·sin ‖ x2·cos + x1·sin,
  * with cos/sin rows gathered by position_ids. Input (B, S, N·D) or (B, N, S, D).
  */
@@ -67,29 +95,60 @@ export const rotaryEmbedding: DeviceOp = (c) => {
   const rows = (cache: Tensor) => b.reshape(b.gather(cache, pos, 0), [B, S, 1, half]); // (B, S, 1, half)
   const cos = rows(cosCache);
   const sin = rows(input(c, 3, 'sin_cache'));
-  const x1 = b.slice(xs, [0], [half], [3]);
-  const x2 = b.slice(xs, [half], [D], [3]);
-  const o1 = b.binary('sub', b.binary('mul', x1, cos), b.binary('mul', x2, sin));
-  const o2 = b.binary('add', b.binary('mul', x2, cos), b.binary('mul', x1, sin));
-  const out = b.concat([o1, o2], 3); // (B, S, N, D)
-  for (const t of [cos, sin, x1, x2, o1, o2]) t.dispose();
+  const out = applyRotary(b, xs, cos, sin, D, false); // (B, S, N, D)
+  for (const t of [cos, sin]) t.dispose();
   return [threeD ? b.reshape(out, x.dims) : b.transpose(out, [0, 2, 1, 3])];
 };
 
 /** (B, T, N·H) → (B, N, T, H). */
-function heads(b: Backend, x: Tensor, n: number): Tensor {
+export function heads(b: Backend, x: Tensor, n: number): Tensor {
   const [B, T, C] = x.dims;
-  return b.transpose(b.reshape(x, [B, T, n, C / n]), [0, 2, 1, 3]);
+  const split = b.reshape(x, [B, T, n, C / n]);
+  const y = b.transpose(split, [0, 2, 1, 3]);
+  split.dispose(); // a view: disposing it releases only its hold on x's buffer
+  return y;
+}
+
+/** (B, N, S, H) → (B, S, N·H). */
+export function mergeHeads(b: Backend, o: Tensor): Tensor {
+  const [B, N, S, H] = o.dims;
+  const t = b.transpose(o, [0, 2, 1, 3]);
+  const y = b.reshape(t, [B, S, N * H]);
+  t.dispose(); // y is a view and keeps the buffer
+  return y;
+}
+
+export interface AttendOptions {
+  scale: number;
+  /** Additive, broadcast to the scores (..., S, T). */
+  bias?: Tensor;
+  /** Mask key j > i + (T − S): causal with a KV-cache offset. */
+  causal?: boolean;
+  /** (B, T) keep-mask for padded keys (the backend softmax's keyMask). */
+  keyMask?: Tensor;
+  /** Gemma-style logit soft-capping: scores = c · tanh(scores / c), before masking. */
+  softcap?: number;
+}
+
+/** softmax(q·kᵀ·scale [+ bias]) · v over q (..., S, H), k/v (..., T, H) with broadcast leading dims → (..., S, H). */
+export function attendHeads(b: Backend, q: Tensor, k: Tensor, v: Tensor, o: AttendOptions): Tensor {
+  const tmp: Tensor[] = [];
+  const own = (t: Tensor) => (tmp.push(t), t);
+  let scores = own(b.matmul(q, k, { transB: true, alpha: o.scale })); // (..., S, T)
+  if (o.softcap && o.softcap > 0) {
+    const c = scalar(o.softcap);
+    scores = own(b.binary('mul', own(b.unary('tanh', own(b.binary('div', scores, c)))), c));
+  }
+  if (o.bias) scores = own(b.binary('add', scores, o.bias));
+  const p = own(b.softmax(scores, { causal: o.causal, keyMask: o.keyMask }));
+  const y = b.matmul(p, v);
+  for (const t of tmp) t.dispose();
+  return y;
 }
 
 /** softmax(q·kᵀ·scale + bias) · v over (B, N, S, ·); returns (B, S, N·H). */
 function attend(b: Backend, q: Tensor, k: Tensor, v: Tensor, scale: number, bias: Tensor | undefined, causal: boolean): Tensor {
-  const scores = b.matmul(q, k, { transB: true, alpha: scale }); // (B, N, S, T)
-  const biased = bias ? b.binary('add', scores, bias) : scores;
-  const p = b.softmax(biased, { causal });
-  const o = b.matmul(p, v); // (B, N, S, H)
-  const [B, N, S, H] = o.dims;
-  return b.reshape(b.transpose(o, [0, 2, 1, 3]), [B, S, N * H]);
+  return mergeHeads(b, attendHeads(b, q, k, v, { scale, bias, causal }));
 }
 
 /**

@@ -4,8 +4,13 @@
  * whole model before anything runs.
  */
 import * as C from './contrib.js';
+import { einsum } from './einsum.js';
+import * as F from './fallback.js';
+import { groupQueryAttention } from './gqa.js';
+import * as I from './indexing.js';
 import * as L from './layout.js';
 import * as M from './math.js';
+import * as Q from './quant.js';
 import type { DeviceOp } from './types.js';
 
 export const DEVICE_OPS: Record<string, DeviceOp> = {
@@ -58,6 +63,14 @@ export const DEVICE_OPS: Record<string, DeviceOp> = {
   Expand: L.expand,
   Gather: L.gather,
   Tile: L.tile,
+  Einsum: einsum,
+  CumSum: I.cumSum,
+  ScatterND: I.scatterND,
+  DequantizeLinear: Q.dequantizeLinear,
+  // Normally folded on the host (fold/hostOps.ts); these run when an input is on the device.
+  Range: F.range,
+  ConstantOfShape: F.constantOfShape,
+  Trilu: F.trilu,
   // ORT registers this contrib op in the default domain too; the GenAI builder uses it there.
   SimplifiedLayerNormalization: C.simplifiedLayerNorm,
 };
@@ -74,6 +87,8 @@ export const CONTRIB_OPS: Record<string, DeviceOp> = {
   MultiHeadAttention: C.multiHeadAttention,
   Attention: C.attention,
   EmbedLayerNormalization: C.embedLayerNorm,
+  GroupQueryAttention: groupQueryAttention,
+  MatMulNBits: Q.matMulNBits,
 };
 
 /** The device op for a node, by domain; undefined when there is none. */
