@@ -26,3 +26,8 @@ export {
   type AdapterSummary,
 } from './gpu/device.js';
 export { profile } from './gpu/launch.js';
+export { loadModel, Model, type ModelOptions } from './graph/model.js';
+export { Executor, UnsupportedOpsError, type RunOptions } from './graph/executor.js';
+export type { GraphIR, IrNode, IrValue, Dim, AttrValue } from './graph/ir.js';
+export type { LoraTarget } from './graph/targets.js';
+export { readOnnxModel, OnnxDecodeError, MIN_OPSET, MAX_OPSET, type ByteSource, type LoadOptions } from './onnx/index.js';

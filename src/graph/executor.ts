@@ -13,7 +13,7 @@ import { Tensor, type DType } from '../tensor/tensor.js';
 import { HOST_OPS, type Attrs } from './fold/hostOps.js';
 import { fromHostTensor, toTensor } from './fold/values.js';
 import { formatMissingOps, opKey, unsupportedOps, type MissingOp } from './coverage.js';
-import { CONTRIB_OPS, DEVICE_OPS, deviceOp } from './ops/registry.js';
+import { CONTRIB_OPS, DEVICE_OPS, deviceOp, releaseOpCaches } from './ops/registry.js';
 import type { OpCall } from './ops/types.js';
 
 export interface ExecNode {
@@ -73,6 +73,7 @@ export class Executor {
   private readonly shapeStatic = new Set<string>();
   /** value name → index of the last node that reads it. */
   private readonly lastUse = new Map<string, number>();
+  private disposed = false;
 
   constructor(
     readonly graph: ExecGraph,
@@ -87,7 +88,13 @@ export class Executor {
     graph.nodes.forEach((n, i) => n.inputs.forEach((v) => v && this.lastUse.set(v, i)));
   }
 
+  /** Per-signature plans built so far (a new input shape builds one). */
+  get planCount(): number {
+    return this.plans.size;
+  }
+
   async run(feeds: Record<string, Tensor>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
+    if (this.disposed) throw new Error('this executor was disposed');
     this.checkFeeds(feeds);
     const sig = this.graph.inputs.map((i) => `${i.name}:${feeds[i.name]?.dims.join('x')}`).join('|');
     const cached = this.plans.get(sig);
@@ -96,14 +103,16 @@ export class Executor {
     const values = new Map<string, Tensor>([...this.constants, ...plan.statics, ...inputs]);
     const keep = new Set([...this.graph.outputs.map((o) => o.name), ...(opts.fetch ?? [])]);
     const owned = new Set<string>();
+    const { live, lastUse } = cached ? this.schedule(plan, keep) : { live: undefined, lastUse: this.lastUse };
     this.graph.nodes.forEach((node, i) => {
-      if (cached && plan.staticNodes.has(i)) return;
+      if (live && !live[i]) return;
       const kind = cached ? 'dynamic' : this.classify(node);
       if (kind === 'const' && node.outputs.every((o) => !o || this.constants.has(o))) {
         plan.staticNodes.add(i); // folded already while another signature's plan was built
         return;
       }
       const outs = this.evaluate(node, values, kind !== 'dynamic').map((t) => t && this.promote(t));
+      dropUnnamed(node, outs);
       node.outputs.forEach((name, k) => {
         const t = outs[k];
         if (!name || !t) return;
@@ -113,7 +122,7 @@ export class Executor {
         else owned.add(name);
       });
       if (kind !== 'dynamic') plan.staticNodes.add(i);
-      this.release(node, i, values, owned, keep);
+      this.release(node, i, values, owned, keep, lastUse);
     });
     if (!cached) this.plans.set(sig, plan);
     const result: Record<string, Tensor> = {};
@@ -124,6 +133,22 @@ export class Executor {
     }
     await this.backend.sync();
     return result;
+  }
+
+  /**
+   * Frees what this executor put on the backend: uploaded and folded constants, every
+   * plan's static values, ops' cached weights. The graph's own host initializers stay
+   * intact, so the IR can be run again by a new executor.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const own = (name: string, t: Tensor) => this.graph.initializers.get(name) !== t;
+    for (const [name, t] of this.constants) if (own(name, t)) t.dispose();
+    for (const plan of this.plans.values()) for (const t of plan.statics.values()) t.dispose();
+    for (const t of this.constants.values()) releaseOpCaches(t);
+    this.constants.clear();
+    this.plans.clear();
   }
 
   /**
@@ -164,16 +189,40 @@ export class Executor {
     return declared === 'float16' && t.dtype === 'float32' ? this.backend.cast(t, 'float16') : t;
   }
 
+  /**
+   * For a run with a built plan: which nodes must run (not static, and something kept
+   * depends on them: a Transpose read only by a Shape is not run again) and each
+   * value's last reader among those.
+   */
+  private schedule(plan: Plan, keep: Set<string>): { live: boolean[]; lastUse: Map<string, number> } {
+    const nodes = this.graph.nodes;
+    const live = new Array<boolean>(nodes.length).fill(false);
+    const needed = new Set(keep);
+    const lastUse = new Map<string, number>();
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      if (plan.staticNodes.has(i) || !nodes[i].outputs.some((o) => o && needed.has(o))) continue;
+      live[i] = true;
+      for (const v of nodes[i].inputs) {
+        if (!v) continue;
+        needed.add(v);
+        if (!lastUse.has(v)) lastUse.set(v, i);
+      }
+    }
+    return { live, lastUse };
+  }
+
   /** Disposes values this node was the last reader of, unless kept or shared. */
-  private release(node: ExecNode, i: number, values: Map<string, Tensor>, owned: Set<string>, keep: Set<string>): void {
+  private release(
+    node: ExecNode, i: number, values: Map<string, Tensor>, owned: Set<string>, keep: Set<string>, lastUse: Map<string, number>,
+  ): void {
     for (const v of node.inputs) {
-      if (!v || this.lastUse.get(v) !== i || keep.has(v) || !owned.has(v)) continue;
+      if (!v || lastUse.get(v) !== i || keep.has(v) || !owned.has(v)) continue;
       values.get(v)?.dispose();
       owned.delete(v);
     }
     // Outputs nobody reads (e.g. LayerNorm's Mean) are dropped at once.
     for (const v of node.outputs) {
-      if (v && owned.has(v) && !this.lastUse.has(v) && !keep.has(v)) {
+      if (v && owned.has(v) && !lastUse.has(v) && !keep.has(v)) {
         values.get(v)?.dispose();
         owned.delete(v);
       }
@@ -213,6 +262,15 @@ export class Executor {
       if (!ok) throw new Error(`input '${info.name}': expected dims ${fmtDims(info.dims as number[])}, got ${fmtDims(t.dims)}`);
     }
   }
+}
+
+/** Op results the node leaves unnamed (LayerNormalization's Mean when only Y is wired): freed at once. */
+function dropUnnamed(node: ExecNode, outs: (Tensor | undefined)[]): void {
+  outs.forEach((t, k) => {
+    if (!t || node.outputs[k]) return;
+    if (outs.some((u, j) => u === t && node.outputs[j])) return;
+    t.dispose();
+  });
 }
 
 function lookup(values: Map<string, Tensor>, name: string, node: ExecNode): Tensor {

@@ -1,12 +1,13 @@
 /**
- * The ONNX reading layer: the only code that knows ONNX's encoding. `loadModel` is the
- * usual entry point: file/URL/bytes → GraphIR with every initializer decoded.
+ * The ONNX reading layer: the only code that knows ONNX's encoding. `readOnnxModel`
+ * is the usual entry point: file/URL/bytes → GraphIR with every initializer decoded
+ * (graph/model.ts's `loadModel` adds a backend and an executor on top).
  */
 import type { GraphIR } from '../graph/ir.js';
 import { loadModelProto, type ByteSource, type LoadOptions } from './load.js';
 import { modelToIr } from './toIr.js';
 
-export async function loadModel(source: ByteSource, opts: LoadOptions = {}): Promise<GraphIR> {
+export async function readOnnxModel(source: ByteSource, opts: LoadOptions = {}): Promise<GraphIR> {
   const { model, name } = await loadModelProto(source, opts);
   return modelToIr(model, name);
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Executor } from '../../src/graph/executor.js';
-import { loadModel } from '../../src/onnx/index.js';
+import { readOnnxModel } from '../../src/onnx/index.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { CpuBackend } from '../../src/tensor/cpu/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -37,7 +37,7 @@ async function parity(backend: Backend, model: string, variant: 'full' | 'past',
   const ref = JSON.parse(readFileSync(`${DIR}/${model}/reference.json`, 'utf8'));
   const feeds = Object.fromEntries(Object.entries(ref[variant].inputs as Record<string, RefTensor>).map(([k, v]) => [k, toTensor(v)]));
   const path = `${DIR}/${model}/${file}`;
-  const ir = await loadModel(path);
+  const ir = await readOnnxModel(path);
   const exec = new Executor(ir, backend);
   const ours = await exec.run(feeds);
   const oracle = await runOrt(path, feeds);

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Executor } from '../../src/graph/executor.js';
 import * as F from '../../src/graph/ops/fallback.js';
 import type { OpCall } from '../../src/graph/ops/types.js';
-import { loadModel } from '../../src/onnx/index.js';
+import { readOnnxModel } from '../../src/onnx/index.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { CpuBackend } from '../../src/tensor/cpu/index.js';
 import { packInt4, Tensor } from '../../src/tensor/tensor.js';
@@ -59,7 +59,7 @@ interface Check {
 async function parity(key: string, spec: NodeModelSpec, feeds: Record<string, Tensor>, backend: Backend, check: Check = {}): Promise<Record<string, Tensor>> {
   const model = nodeModel(spec);
   const want = await runOnnx(model, feeds);
-  const exec = new Executor(await loadModel(model), backend);
+  const exec = new Executor(await readOnnxModel(model), backend);
   const got = await exec.run(check.ourFeeds ?? feeds);
   for (const name of check.only ?? Object.keys(spec.outputs)) {
     const [g, w] = [got[name], want[name]];
@@ -113,7 +113,7 @@ describe('Einsum', () => {
     it('names the equation it cannot handle (diagonals)', async () => {
       const x0 = randn([3, 3], 1);
       const model = nodeModel({ opType: 'Einsum', opset: 12, inputs: { x0 }, outputs: { y: 'float32' }, attributes: { equation: 'ii->i' } });
-      const exec = new Executor(await loadModel(model), await get());
+      const exec = new Executor(await readOnnxModel(model), await get());
       await expect(exec.run({ x0 })).rejects.toThrow(/Einsum 'ii->i'.*repeats within one term/);
     });
   });
@@ -210,7 +210,7 @@ describe('constant weights are dequantized once, not per run', () => {
       const spy = vi.spyOn(backend, 'dequantizeBlockwise');
       try {
         const a = randn([2, 40], 33);
-        const exec = new Executor(await loadModel(nodeModel(nbitsSpec(4, 40, 11, 16, { zp: 'packed', a }))), backend);
+        const exec = new Executor(await readOnnxModel(nodeModel(nbitsSpec(4, 40, 11, 16, { zp: 'packed', a }))), backend);
         const first = await (await exec.run({ A: a })).Y.toArray();
         const second = await (await exec.run({ A: randn([2, 40], 34) })).Y.toArray();
         const third = await (await exec.run({ A: a })).Y.toArray();
@@ -228,7 +228,7 @@ describe('constant weights are dequantized once, not per run', () => {
         const model = nodeModel({
           opType: 'DequantizeLinear', initializers: { x: int8([6, 5], 36), s: f32([0.05], []) }, outputs: { y: 'float32' },
         });
-        const exec = new Executor(await loadModel(model), backend);
+        const exec = new Executor(await readOnnxModel(model), backend);
         await exec.run({});
         await exec.run({});
         expect(spy).toHaveBeenCalledTimes(1);
@@ -374,7 +374,7 @@ describe('GroupQueryAttention', () => {
     });
     it('refuses rows of different lengths after a past', async () => {
       const { spec, feeds } = gqaSpec({ name: '', B: 2, S: 1, P: 4, T: 5, N: 2, Nkv: 1, H: 8, seqlens: [4, 3] });
-      const exec = new Executor(await loadModel(nodeModel(spec)), await get());
+      const exec = new Executor(await readOnnxModel(nodeModel(spec)), await get());
       await expect(exec.run(feeds)).rejects.toThrow(/GroupQueryAttention.*different lengths.*\[4, 3\]/);
     });
   });

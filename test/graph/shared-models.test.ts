@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Executor } from '../../src/graph/executor.js';
-import { loadModel } from '../../src/onnx/index.js';
+import { readOnnxModel } from '../../src/onnx/index.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { CpuBackend } from '../../src/tensor/cpu/index.js';
 import { f16BitsToF32, f32ToF16Bits, Tensor } from '../../src/tensor/tensor.js';
@@ -91,7 +91,7 @@ const CASES: Case[] = [
 async function parity(backend: Backend, c: Case): Promise<void> {
   const path = `${ROOT}/${c.file}`;
   const feeds = c.feeds();
-  const exec = new Executor(await loadModel(path), backend);
+  const exec = new Executor(await readOnnxModel(path), backend);
   const ours = await exec.run(feeds);
   const oracle = await runOrt(path, feeds);
   for (const [name, want] of Object.entries(oracle)) {

@@ -10,9 +10,10 @@ ort.env.wasm.numThreads = 1;
 
 const ORT_TYPE: Record<string, ort.Tensor.Type> = { float32: 'float32', int64: 'int64', int32: 'int32', float16: 'float16', bool: 'bool' };
 
-export async function runOrt(modelPath: string, feeds: Record<string, Tensor>): Promise<Record<string, { dims: number[]; data: number[] }>> {
-  // External data (model.onnx.data) is resolved from the model's folder.
-  const session = await ort.InferenceSession.create(readFileSync(modelPath), externalData(modelPath));
+/** `model`: a path (external data resolved from its folder) or the model's bytes. */
+export async function runOrt(model: string | Uint8Array, feeds: Record<string, Tensor>): Promise<Record<string, { dims: number[]; data: number[] }>> {
+  const session =
+    typeof model === 'string' ? await ort.InferenceSession.create(readFileSync(model), externalData(model)) : await ort.InferenceSession.create(model);
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(feeds)) {
     const type = ORT_TYPE[t.dtype];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, loadModelProto } from '../../src/onnx/index.js';
+import { readOnnxModel, loadModelProto } from '../../src/onnx/index.js';
 import { decodeModelProto, OnnxDecodeError } from '../../src/onnx/proto.js';
 import { DataType, encode, externalTensor, f32, matmulModel, node, valueInfo } from './build.js';
 
@@ -26,7 +26,7 @@ function externalModel(location = 'weights.bin') {
   return { bytes, data };
 }
 
-async function checkWeights(ir: Awaited<ReturnType<typeof loadModel>>) {
+async function checkWeights(ir: Awaited<ReturnType<typeof readOnnxModel>>) {
   expect(ir.initializers.get('w1')!.dims).toEqual([2, 3]);
   expect(await ir.initializers.get('w1')!.toArray()).toEqual([1, 2, 3, 4, 5, 6]);
   expect(ir.initializers.get('w2')!.dtype).toBe('float16');
@@ -42,21 +42,21 @@ describe('external data', () => {
   it('reads slices at offsets from a file beside a model given by path', async () => {
     const loaded = await loadModelProto(modelPath);
     expect(loaded.externalFiles).toEqual([join(dir, 'weights.bin')]);
-    await checkWeights(await loadModel(modelPath));
+    await checkWeights(await readOnnxModel(modelPath));
   });
 
   it('resolves against a file: URL', async () => {
-    await checkWeights(await loadModel(pathToFileURL(modelPath)));
+    await checkWeights(await readOnnxModel(pathToFileURL(modelPath)));
   });
 
   it('takes bytes plus opts.externalData (Uint8Array or Blob), copying unaligned slices', async () => {
-    await checkWeights(await loadModel(bytes, { externalData: { 'weights.bin': data } }));
+    await checkWeights(await readOnnxModel(bytes, { externalData: { 'weights.bin': data } }));
     const blob = (b: Uint8Array) => new Blob([b as Uint8Array<ArrayBuffer>]);
-    await checkWeights(await loadModel(blob(bytes), { externalData: { 'weights.bin': blob(data) } }));
+    await checkWeights(await readOnnxModel(blob(bytes), { externalData: { 'weights.bin': blob(data) } }));
   });
 
   it('takes bytes plus opts.base, the folder the data is in', async () => {
-    await checkWeights(await loadModel(bytes, { base: dir }));
+    await checkWeights(await readOnnxModel(bytes, { base: dir }));
   });
 
   describe('over HTTP', () => {
@@ -75,12 +75,12 @@ describe('external data', () => {
     afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
     it('fetches the model and resolves location relative to its URL', async () => {
-      await checkWeights(await loadModel(`${base}model.onnx`));
+      await checkWeights(await readOnnxModel(`${base}model.onnx`));
     });
 
     it('a missing external file names the URL and the tensors', async () => {
       const other = externalModel('gone.bin').bytes;
-      await expect(loadModel(other, { base, name: 'remote.onnx' })).rejects.toThrow(
+      await expect(readOnnxModel(other, { base, name: 'remote.onnx' })).rejects.toThrow(
         /remote\.onnx: cannot read external data file '.*\/m\/gone\.bin' \(for tensor 'w1' and 1 more\): HTTP 404/,
       );
     });
@@ -89,26 +89,26 @@ describe('external data', () => {
   it('a missing external file is an error naming the file and the tensor', async () => {
     const p = join(dir, 'missing.onnx');
     writeFileSync(p, externalModel('nope.data').bytes);
-    const err = await loadModel(p).catch((e: Error) => e);
+    const err = await readOnnxModel(p).catch((e: Error) => e);
     expect((err as Error).message).toContain(`${p}: cannot read external data file '${join(dir, 'nope.data')}'`);
     expect((err as Error).message).toContain("tensor 'w1' and 1 more");
     expect((err as Error).message).toContain('file not found');
   });
 
   it('bytes without a way to find the data say how to pass it', async () => {
-    await expect(loadModel(bytes)).rejects.toThrow(/model\.onnx: tensor 'w1' and 1 more keep their data in external file 'weights\.bin'.*opts\.externalData/);
+    await expect(readOnnxModel(bytes)).rejects.toThrow(/model\.onnx: tensor 'w1' and 1 more keep their data in external file 'weights\.bin'.*opts\.externalData/);
   });
 
   it('a data file shorter than offset + length names the tensor and the range', async () => {
-    await expect(loadModel(bytes, { externalData: { 'weights.bin': data.subarray(0, 30) } })).rejects.toThrow(
+    await expect(readOnnxModel(bytes, { externalData: { 'weights.bin': data.subarray(0, 30) } })).rejects.toThrow(
       /tensor 'w1': cannot read bytes \[13, 37\) of 'weights\.bin'/,
     );
   });
 
   it('refuses locations outside the model folder', async () => {
     const evil = externalModel('../../etc/passwd').bytes;
-    await expect(loadModel(evil, { base: dir })).rejects.toThrow(/OnnxDecodeError|must be a relative path inside the model's folder/);
-    await expect(loadModel(externalModel('/etc/passwd').bytes, { base: dir })).rejects.toThrow(/must be a relative path/);
+    await expect(readOnnxModel(evil, { base: dir })).rejects.toThrow(/OnnxDecodeError|must be a relative path inside the model's folder/);
+    await expect(readOnnxModel(externalModel('/etc/passwd').bytes, { base: dir })).rejects.toThrow(/must be a relative path/);
   });
 });
 
@@ -126,7 +126,7 @@ describe('corrupt and truncated files', () => {
   it('a truncated file on disk names its path', async () => {
     const p = join(dir, 'truncated.onnx');
     writeFileSync(p, good.subarray(0, good.length - 5));
-    const err = (await loadModel(p).catch((e: Error) => e)) as Error;
+    const err = (await readOnnxModel(p).catch((e: Error) => e)) as Error;
     expect(err).toBeInstanceOf(OnnxDecodeError);
     expect(String(err)).toMatch(new RegExp(`^OnnxDecodeError: ${p.replace(/[.]/g, '\\.')}: not a valid ONNX model`));
   });
@@ -145,13 +145,13 @@ describe('corrupt and truncated files', () => {
     for (let i = 0; i < good.length; i += 3) {
       const bad = good.slice();
       bad[i] ^= 0xa5;
-      const out = await loadModel(bad, { name: 'flipped.onnx' }).catch((e: Error) => e);
+      const out = await readOnnxModel(bad, { name: 'flipped.onnx' }).catch((e: Error) => e);
       if (out instanceof Error) expect(out.message).toMatch(/^flipped\.onnx: /);
     }
   });
 
   it('a missing model file names it', async () => {
-    await expect(loadModel(join(dir, 'absent.onnx'))).rejects.toThrow(/absent\.onnx: cannot read the model file/);
+    await expect(readOnnxModel(join(dir, 'absent.onnx'))).rejects.toThrow(/absent\.onnx: cannot read the model file/);
   });
 
   it('reads the same bytes it wrote (round trip through the descriptor)', () => {

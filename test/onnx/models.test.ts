@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { unsupportedOps } from '../../src/graph/coverage.js';
 import type { GraphIR } from '../../src/graph/ir.js';
 import { findLoraTargets, type LoraTarget } from '../../src/graph/targets.js';
-import { loadModel, loadModelProto } from '../../src/onnx/index.js';
+import { readOnnxModel, loadModelProto } from '../../src/onnx/index.js';
 import { sharedModel, skipWithoutSharedModels } from '../helpers/sharedModels.js';
 
 const opTypes = (ir: GraphIR) => new Set(ir.nodes.map((n) => (n.domain ? `${n.domain}::${n.opType}` : n.opType)));
@@ -22,7 +22,7 @@ describe.skipIf(skipWithoutSharedModels('ONNX reader tests on ../shared/models')
       const { externalFiles, model } = await loadModelProto(file);
       expect(externalFiles).toEqual([sharedModel('ortgenai-tiny-random-LlamaForCausalLM-fp16/model.onnx.data')]);
       expect(model.graph!.initializer.every((t) => t.dataLocation === 0 && t.rawData.length > 0)).toBe(true);
-      const ir = await loadModel(file);
+      const ir = await readOnnxModel(file);
       const q = ir.initializers.get('model.layers.0.attn.q_proj.MatMul.weight')!;
       expect([q.dtype, q.dims]).toEqual(['float16', [16, 16]]);
       expect([ir.initializers.get('lm_head.MatMul.weight')!.dims, ir.initializers.get('model.embed_tokens.weight')!.dims]).toEqual([
@@ -40,7 +40,7 @@ describe.skipIf(skipWithoutSharedModels('ONNX reader tests on ../shared/models')
     });
 
     it('graph inputs/outputs, opsets and ops', async () => {
-      const ir = await loadModel(file);
+      const ir = await readOnnxModel(file);
       expect(ir.producer.name).toBe('onnxruntime-genai');
       expect(ir.opsets).toEqual({ '': 14, 'com.microsoft': 1 });
       expect(io(ir.inputs)).toEqual([
@@ -67,7 +67,7 @@ describe.skipIf(skipWithoutSharedModels('ONNX reader tests on ../shared/models')
     });
 
     it('targets: q/k/v/o and gate/up/down per layer with Hugging Face paths, plus lm_head', async () => {
-      const ts = findLoraTargets(await loadModel(file));
+      const ts = findLoraTargets(await readOnnxModel(file));
       const layer = (i: number) =>
         ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'].map((m) => `model.layers.${i}.${m}`);
       expect(paths(ts)).toEqual([...layer(0), ...layer(1), 'lm_head']);
@@ -93,7 +93,7 @@ describe.skipIf(skipWithoutSharedModels('ONNX reader tests on ../shared/models')
     const file = sharedModel('ortgenai-tiny-random-gpt2-fp32/past.onnx');
 
     it('inputs are int32 with symbolic dims; contrib ops are found', async () => {
-      const ir = await loadModel(file);
+      const ir = await readOnnxModel(file);
       expect(ir.opsets).toEqual({ '': 11, 'com.microsoft': 1 });
       expect(io(ir.inputs).slice(0, 4)).toEqual([
         'input_ids:int32[batch_size,seq_len]',
@@ -108,7 +108,7 @@ describe.skipIf(skipWithoutSharedModels('ONNX reader tests on ../shared/models')
     });
 
     it('targets: c_proj and the MLP per layer (q/k/v live inside Attention), lm_head by node scope', async () => {
-      const ts = findLoraTargets(await loadModel(file));
+      const ts = findLoraTargets(await readOnnxModel(file));
       const layer = (i: number) => [`transformer.h.${i}.attn.c_proj`, `transformer.h.${i}.mlp.c_fc`, `transformer.h.${i}.mlp.c_proj`];
       expect(paths(ts)).toEqual([0, 1, 2, 3, 4].flatMap(layer).concat('lm_head'));
       expect(ts.every((t) => t.fanInFanOut)).toBe(true); // Conv1D layout, [in, out]
@@ -121,7 +121,7 @@ describe.skipIf(skipWithoutSharedModels('ONNX reader tests on ../shared/models')
     const file = sharedModel('optimum-tiny-distilbert-sst2/model.onnx');
 
     it('inputs, output, ops, Constants folded', async () => {
-      const ir = await loadModel(file);
+      const ir = await readOnnxModel(file);
       expect(ir.opsets).toEqual({ '': 11 });
       expect(io(ir.inputs)).toEqual(['input_ids:int64[batch,sequence]', 'attention_mask:int64[batch,sequence]']);
       expect(io(ir.outputs)).toEqual(['logits:float32[batch,2]']);
@@ -131,7 +131,7 @@ describe.skipIf(skipWithoutSharedModels('ONNX reader tests on ../shared/models')
     });
 
     it('targets: paths recovered from bias names, Gemms from weight names, classifier is the head', async () => {
-      const ts = findLoraTargets(await loadModel(file));
+      const ts = findLoraTargets(await readOnnxModel(file));
       const layer = (i: number) =>
         ['attention.q_lin', 'attention.k_lin', 'attention.v_lin', 'attention.out_lin', 'ffn.lin1', 'ffn.lin2'].map((m) => `distilbert.transformer.layer.${i}.${m}`);
       expect(paths(ts)).toEqual([...layer(0), ...layer(1), 'pre_classifier', 'classifier']);
@@ -146,7 +146,7 @@ describe('torch.onnx fixtures (test/fixtures/models)', () => {
   const fixture = (name: string) => new URL(`../fixtures/models/${name}/model.onnx`, import.meta.url);
 
   it('tiny-llama: paths from node scopes, weights named onnx::MatMul_*', async () => {
-    const ts = findLoraTargets(await loadModel(fixture('tiny-llama')));
+    const ts = findLoraTargets(await readOnnxModel(fixture('tiny-llama')));
     expect(ts).toHaveLength(15);
     expect(ts[0]).toMatchObject({ path: 'model.layers.0.self_attn.q_proj', pathSource: 'node-scope', inFeatures: 32, outFeatures: 32, fanInFanOut: true });
     expect(ts[1]).toMatchObject({ path: 'model.layers.0.self_attn.k_proj', outFeatures: 16 });
@@ -154,13 +154,13 @@ describe('torch.onnx fixtures (test/fixtures/models)', () => {
   });
 
   it('tiny-gpt2: Conv1D Gemms are [in, out]', async () => {
-    const ts = findLoraTargets(await loadModel(fixture('tiny-gpt2')));
+    const ts = findLoraTargets(await readOnnxModel(fixture('tiny-gpt2')));
     expect(paths(ts).slice(0, 4)).toEqual(['transformer.h.0.attn.c_attn', 'transformer.h.0.attn.c_proj', 'transformer.h.0.mlp.c_fc', 'transformer.h.0.mlp.c_proj']);
     expect(ts[0]).toMatchObject({ opType: 'Gemm', fanInFanOut: true, inFeatures: 32, outFeatures: 96 });
   });
 
   it('tiny-bert: encoder paths from scopes, pooler and classifier Gemms [out, in]', async () => {
-    const ts = findLoraTargets(await loadModel(fixture('tiny-bert')));
+    const ts = findLoraTargets(await readOnnxModel(fixture('tiny-bert')));
     expect(paths(ts)).toContain('bert.encoder.layer.1.attention.self.value');
     expect(ts.at(-2)).toMatchObject({ path: 'bert.pooler.dense', fanInFanOut: false, isOutputHead: false });
     expect(ts.at(-1)).toMatchObject({ path: 'classifier', outFeatures: 2, isOutputHead: true });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findLoraTargets, layerIndex, scopePath, weightPath } from '../../src/graph/targets.js';
-import { loadModel } from '../../src/onnx/index.js';
+import { readOnnxModel } from '../../src/onnx/index.js';
 import { DataType, encode, f32, node, tensor, valueInfo, type ModelSpec } from './build.js';
 
 const zeros = (n: number) => new Array<number>(n).fill(0);
@@ -9,7 +9,7 @@ const io = (inF: number, outF: number) => ({
   inputs: [valueInfo('x', DataType.FLOAT, ['batch', inF])],
   outputs: [valueInfo('y', DataType.FLOAT, ['batch', outF])],
 });
-const targets = async (spec: ModelSpec) => findLoraTargets(await loadModel(encode(spec), { name: 't.onnx' }));
+const targets = async (spec: ModelSpec) => findLoraTargets(await readOnnxModel(encode(spec), { name: 't.onnx' }));
 
 describe('LoRA targets in hand-built graphs', () => {
   it('MatMul with a direct weight: path from the initializer, stored [in, out]', async () => {

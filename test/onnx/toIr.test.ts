@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { opKey, unsupportedOps, formatMissingOps } from '../../src/graph/coverage.js';
-import { loadModel } from '../../src/onnx/index.js';
+import { readOnnxModel } from '../../src/onnx/index.js';
 import { int64ToBigInt } from '../../src/onnx/proto.js';
 import { DataType, encode, f32, node, tensor, valueInfo, type ModelSpec } from './build.js';
 
 const x = valueInfo('x', DataType.FLOAT, ['batch', 4]);
 const y = valueInfo('y', DataType.FLOAT, ['batch', 4]);
-const load = (spec: ModelSpec, name = 'model.onnx') => loadModel(encode({ inputs: [x], outputs: [y], ...spec }), { name });
+const load = (spec: ModelSpec, name = 'model.onnx') => readOnnxModel(encode({ inputs: [x], outputs: [y], ...spec }), { name });
 
 describe('proto → IR', () => {
   it('sorts nodes topologically, keeping file order among ready nodes', async () => {

@@ -83,3 +83,11 @@ function nbitsWeight(b: Backend, packed: Tensor, scales: Tensor, zp: Tensor | un
   weights.set(packed, { backend: b, scales, zeroPoints: zp, w });
   return { t: w, cached: true };
 }
+
+/** Frees the dequantized weight cached for a packed B (the executor calls this when it is disposed). */
+export function dropCachedWeight(packed: Tensor): void {
+  const hit = weights.get(packed);
+  if (!hit) return;
+  weights.delete(packed);
+  hit.w.dispose();
+}

@@ -11,6 +11,7 @@ import * as I from './indexing.js';
 import * as L from './layout.js';
 import * as M from './math.js';
 import * as Q from './quant.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import type { DeviceOp } from './types.js';
 
 export const DEVICE_OPS: Record<string, DeviceOp> = {
@@ -96,4 +97,9 @@ export function deviceOp(domain: string, opType: string): DeviceOp | undefined {
   if (domain === '' || domain === 'ai.onnx') return DEVICE_OPS[opType];
   if (domain === 'com.microsoft') return CONTRIB_OPS[opType];
   return undefined;
+}
+
+/** Frees what ops cached for a constant input (MatMulNBits' dequantized weight). */
+export function releaseOpCaches(constant: Tensor): void {
+  Q.dropCachedWeight(constant);
 }

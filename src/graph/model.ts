@@ -1,0 +1,78 @@
+/**
+ * The model a user loads: an ONNX file read into the IR, its weights on a backend, an
+ * executor that runs it, and the LoRA targets found in it. This is what
+ * `import { loadModel } from 'webpeft'` returns.
+ */
+import { loadModelProto, modelToIr, type ByteSource, type LoadOptions } from '../onnx/index.js';
+import type { Backend } from '../tensor/backend.js';
+import { selectBackend, type BackendName } from '../tensor/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Executor, type RunOptions } from './executor.js';
+import type { GraphIR, IrValue } from './ir.js';
+import { findLoraTargets, type LoraTarget } from './targets.js';
+
+export interface ModelOptions extends LoadOptions {
+  /** A backend name ('auto' picks webgpu → gpujs → cpu), or a backend to share with other models. Default 'auto'. */
+  backend?: BackendName | Backend;
+}
+
+export class Model {
+  private cachedTargets: LoraTarget[] | undefined;
+  private disposed = false;
+
+  private constructor(
+    /** The file name, path or URL the model was read from (`opts.name` when given): errors use it. */
+    readonly file: string,
+    /** The decoded graph: nodes in topological order, initializers, opsets, metadata. */
+    readonly ir: GraphIR,
+    readonly backend: Backend,
+    /** Which backend answered and why, e.g. "webgpu unavailable: …; using gpujs (webasm)". */
+    readonly backendNote: string,
+    private readonly executor: Executor,
+  ) {}
+
+  /** Reads the model and puts its weights on the backend; refuses unsupported ops before anything runs. */
+  static async load(source: ByteSource, opts: ModelOptions = {}): Promise<Model> {
+    const { backend: choice = 'auto', ...loadOpts } = opts;
+    const { backend, note } = typeof choice === 'string' ? await selectBackend(choice) : { backend: choice, note: `${choice.name} (given)` };
+    const { model, name } = await loadModelProto(source, loadOpts);
+    const ir = modelToIr(model, name);
+    return new Model(name, ir, backend, note, new Executor(ir, backend));
+  }
+
+  /** What `run` must be fed: names, dtypes and dims (strings are symbolic sizes). */
+  get inputs(): readonly IrValue[] {
+    return this.ir.inputs;
+  }
+
+  get outputs(): readonly IrValue[] {
+    return this.ir.outputs;
+  }
+
+  /** Every LoRA-able matmul with its Hugging Face module path (see graph/targets.ts). */
+  targets(): LoraTarget[] {
+    this.cachedTargets ??= findLoraTargets(this.ir);
+    return this.cachedTargets.map((t) => ({ ...t, via: [...t.via] }));
+  }
+
+  /**
+   * Runs the graph. Outputs (and any `fetch`ed intermediates) live on the backend and
+   * belong to the caller: read them with `toArray()`, free them with `dispose()`.
+   */
+  run(feeds: Record<string, Tensor>, opts?: RunOptions): Promise<Record<string, Tensor>> {
+    if (this.disposed) throw new Error(`model '${this.file}' was disposed`);
+    return this.executor.run(feeds, opts);
+  }
+
+  /** Frees the weights and cached plans on the backend. The backend itself stays usable. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.executor.dispose();
+  }
+}
+
+/** `loadModel(source, { backend })`: a path (Node), URL, bytes, or File/Blob. */
+export function loadModel(source: ByteSource, opts: ModelOptions = {}): Promise<Model> {
+  return Model.load(source, opts);
+}
