@@ -69,10 +69,10 @@ async function timeWebpeft(c: Case, backend: Backend): Promise<{ ms: number; log
   return { ms, logits };
 }
 
-async function timeOrt(c: Case, feeds: Record<string, Tensor>): Promise<{ ms: number; logits: Float32Array }> {
+async function timeOrt(c: Case, feeds: Record<string, Tensor>): Promise<{ ms: number; logits: Float32Array<ArrayBufferLike> }> {
   const session = await ort.InferenceSession.create(readFileSync(c.file));
   const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor('int64', t.hostData() as BigInt64Array, [...t.dims])]));
-  let logits = new Float32Array();
+  let logits: Float32Array<ArrayBufferLike> = new Float32Array();
   const ms = await timeMs(async () => {
     const out = await session.run(ortFeeds);
     logits = out[session.outputNames[0]].data as Float32Array;

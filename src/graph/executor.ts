@@ -14,7 +14,7 @@ import { HOST_OPS, type Attrs } from './fold/hostOps.js';
 import { fromHostTensor, toTensor } from './fold/values.js';
 import { formatMissingOps, opKey, unsupportedOps, type MissingOp } from './coverage.js';
 import { CONTRIB_OPS, DEVICE_OPS, deviceOp, releaseOpCaches } from './ops/registry.js';
-import type { OpCall } from './ops/types.js';
+import { sameAs, type OpCall } from './ops/types.js';
 
 export interface ExecNode {
   name: string;
@@ -99,38 +99,49 @@ export class Executor {
     const sig = this.graph.inputs.map((i) => `${i.name}:${feeds[i.name]?.dims.join('x')}`).join('|');
     const cached = this.plans.get(sig);
     const plan: Plan = cached ?? { statics: new Map(), staticNodes: new Set() };
-    const inputs = Object.entries(feeds).map(([k, t]) => [k, this.promote(t)] as const);
+    const owned = new Set<string>();
+    const inputs = Object.entries(feeds).map(([k, t]) => {
+      if (t.dtype !== 'float16') return [k, t] as const;
+      owned.add(k); // the run owns (and frees) the widened copy; the caller's tensor is left alone
+      return [k, this.backend.cast(t, 'float32')] as const;
+    });
     const values = new Map<string, Tensor>([...this.constants, ...plan.statics, ...inputs]);
     const keep = new Set([...this.graph.outputs.map((o) => o.name), ...(opts.fetch ?? [])]);
-    const owned = new Set<string>();
     const { live, lastUse } = cached ? this.schedule(plan, keep) : { live: undefined, lastUse: this.lastUse };
-    this.graph.nodes.forEach((node, i) => {
-      if (live && !live[i]) return;
-      const kind = cached ? 'dynamic' : this.classify(node);
-      if (kind === 'const' && node.outputs.every((o) => !o || this.constants.has(o))) {
-        plan.staticNodes.add(i); // folded already while another signature's plan was built
-        return;
-      }
-      const outs = this.evaluate(node, values, kind !== 'dynamic').map((t) => t && this.promote(t));
-      dropUnnamed(node, outs);
-      node.outputs.forEach((name, k) => {
-        const t = outs[k];
-        if (!name || !t) return;
-        values.set(name, t);
-        if (kind === 'const') this.constants.set(name, t);
-        else if (kind === 'shape') plan.statics.set(name, t);
-        else owned.add(name);
-      });
-      if (kind !== 'dynamic') plan.staticNodes.add(i);
-      this.release(node, i, values, owned, keep, lastUse);
-    });
-    if (!cached) this.plans.set(sig, plan);
     const result: Record<string, Tensor> = {};
-    for (const name of keep) {
-      const t = values.get(name);
-      if (!t) throw new Error(`value '${name}' was not computed (not a graph value, or a dropped optional output)`);
-      result[name] = this.demote(name, t);
+    try {
+      this.graph.nodes.forEach((node, i) => {
+        if (live && !live[i]) return;
+        const kind = cached ? 'dynamic' : this.classify(node);
+        if (kind === 'const' && node.outputs.every((o) => !o || this.constants.has(o))) {
+          plan.staticNodes.add(i); // folded already while another signature's plan was built
+          return;
+        }
+        const outs = this.evaluate(node, values, kind !== 'dynamic').map((t) => t && this.promote(t));
+        dropUnnamed(node, outs);
+        node.outputs.forEach((name, k) => {
+          const t = outs[k];
+          if (!name || !t) return;
+          values.set(name, t);
+          if (kind === 'const') this.constants.set(name, t);
+          else if (kind === 'shape') plan.statics.set(name, t);
+          else owned.add(name);
+        });
+        if (kind !== 'dynamic') plan.staticNodes.add(i);
+        this.release(node, i, values, owned, keep, lastUse);
+      });
+      const missing = [...keep].find((name) => !values.has(name));
+      if (missing) throw new Error(`value '${missing}' was not computed (not a graph value, or a dropped optional output)`);
+      for (const name of keep) result[name] = this.handOut(name, values.get(name)!, owned.has(name));
+    } catch (err) {
+      // A failed run frees what it computed and submits what it recorded (the pool gets
+      // its upload buffers back on submit), so the executor and the device stay usable.
+      for (const name of owned) values.get(name)?.dispose();
+      if (!cached) for (const t of plan.statics.values()) t.dispose();
+      await this.backend.sync();
+      throw err;
     }
+    if (!cached) this.plans.set(sig, plan);
     await this.backend.sync();
     return result;
   }
@@ -183,10 +194,18 @@ export class Executor {
     return wide;
   }
 
-  /** Outputs the model declares float16 are narrowed back, so callers get the model's contract. */
-  private demote(name: string, t: Tensor): Tensor {
+  /**
+   * The caller owns what `run` returns and may dispose it: a value the run owns is handed
+   * over; a constant, static or fed value gets a new handle (a view, no copy), so the
+   * executor's stays alive. Outputs the model declares float16 are narrowed back, so
+   * callers get the model's contract.
+   */
+  private handOut(name: string, t: Tensor, owned: boolean): Tensor {
     const declared = this.graph.outputs.find((o) => o.name === name)?.dtype;
-    return declared === 'float16' && t.dtype === 'float32' ? this.backend.cast(t, 'float16') : t;
+    if (declared !== 'float16' || t.dtype !== 'float32') return owned ? t : sameAs(this.backend, t);
+    const narrow = this.backend.cast(t, 'float16');
+    if (owned) t.dispose();
+    return narrow;
   }
 
   /**

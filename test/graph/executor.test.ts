@@ -11,6 +11,7 @@ import type { Backend } from '../../src/tensor/backend.js';
 import { CpuBackend } from '../../src/tensor/cpu/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { gpu, hasWebGpu } from '../helpers/gpu.js';
+import { expectNoLeak } from '../helpers/leaks.js';
 import { runOrt, scaleError } from '../helpers/ort.js';
 
 const DIR = 'test/fixtures/models';
@@ -33,9 +34,15 @@ const CASES = [
   ['tiny-bert', 'full', 'model.onnx'],
 ] as const;
 
+const reference = (model: string) => JSON.parse(readFileSync(`${DIR}/${model}/reference.json`, 'utf8'));
+
+function feedsOf(ref: { [variant: string]: { inputs: Record<string, RefTensor> } }, variant: 'full' | 'past'): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(ref[variant].inputs).map(([k, v]) => [k, toTensor(v)]));
+}
+
 async function parity(backend: Backend, model: string, variant: 'full' | 'past', file: string): Promise<void> {
-  const ref = JSON.parse(readFileSync(`${DIR}/${model}/reference.json`, 'utf8'));
-  const feeds = Object.fromEntries(Object.entries(ref[variant].inputs as Record<string, RefTensor>).map(([k, v]) => [k, toTensor(v)]));
+  const ref = reference(model);
+  const feeds = feedsOf(ref, variant);
   const path = `${DIR}/${model}/${file}`;
   const ir = await readOnnxModel(path);
   const exec = new Executor(ir, backend);
@@ -51,6 +58,8 @@ async function parity(backend: Backend, model: string, variant: 'full' | 'past',
   // PyTorch agrees too (the fixture's own outputs), a second authority for the logits.
   const torchLogits = (ref[variant].outputs as Record<string, RefTensor>).logits.data;
   expect(scaleError(await ours.logits.toArray(), torchLogits)).toBeLessThan(1e-4);
+  // On webgpu, a second run frees every intermediate (test/helpers/leaks.ts).
+  await expectNoLeak(`${model} ${variant}`, exec, feeds, backend);
 }
 
 describe('executor vs onnxruntime-web on PyTorch fixtures (cpu backend)', () => {
@@ -63,4 +72,16 @@ describe.skipIf(!hasWebGpu)('executor vs onnxruntime-web on PyTorch fixtures (we
   for (const [model, variant, file] of CASES) {
     it(`${model} ${variant}`, async () => parity(await gpu(), model, variant, file));
   }
+  it('a failed run frees what it computed', async () => {
+    const backend = await gpu();
+    const feeds = feedsOf(reference('tiny-gpt2'), 'full');
+    const exec = new Executor(await readOnnxModel(`${DIR}/tiny-gpt2/model.onnx`), backend);
+    for (const t of Object.values(await exec.run(feeds))) t.dispose(); // builds the plan
+    const live = () => backend.ctx.pool.snapshot().liveBytes;
+    const before = live();
+    // Every node runs, then the missing name fails the run: logits must not stay behind.
+    await expect(exec.run(feeds, { fetch: ['no/such/value'] })).rejects.toThrow(/'no\/such\/value' was not computed/);
+    expect(live()).toBe(before);
+    exec.dispose();
+  });
 });

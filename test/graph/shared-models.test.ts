@@ -11,6 +11,7 @@ import type { Backend } from '../../src/tensor/backend.js';
 import { CpuBackend } from '../../src/tensor/cpu/index.js';
 import { f16BitsToF32, f32ToF16Bits, Tensor } from '../../src/tensor/tensor.js';
 import { gpu, hasWebGpu } from '../helpers/gpu.js';
+import { expectNoLeak } from '../helpers/leaks.js';
 import { rng } from '../helpers/numeric.js';
 import { runOrt, scaleError } from '../helpers/ort.js';
 
@@ -103,6 +104,8 @@ async function parity(backend: Backend, c: Case): Promise<void> {
     console.log(`[parity] ${backend.name} ${c.name} ${name}: max error / scale = ${err.toExponential(2)}`);
     expect(err, `${c.name}: ${name} max error / scale`).toBeLessThan(c.tol);
   }
+  // On webgpu, a second run frees every intermediate (test/helpers/leaks.ts).
+  await expectNoLeak(c.name, exec, feeds, backend);
 }
 
 describe.skipIf(!present)('third-party models vs onnxruntime-web (cpu backend)', () => {

@@ -6,7 +6,7 @@
  */
 import type { Backend } from '../../tensor/backend.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { attrFloat, attrInt, input, int32Indices, type DeviceOp } from './types.js';
+import { attrFloat, attrInt, input, int32Indices, scoped, type DeviceOp, type Own } from './types.js';
 
 const scalar = (v: number) => new Tensor('float32', [v], []);
 
@@ -22,29 +22,29 @@ function withBias(b: Backend, x: Tensor, bias: Tensor | undefined): Tensor {
 }
 
 /** SkipSimplifiedLayerNormalization: RMSNorm(input + skip [+ bias]); outputs output, mean (absent), inv_std_var, sum. */
-export const skipSimplifiedLayerNorm: DeviceOp = (c) => {
-  const skip = withBias(c.backend, input(c, 1, 'skip'), c.inputs[3]);
+export const skipSimplifiedLayerNorm: DeviceOp = scoped((c, own) => {
+  const skip = own(withBias(c.backend, input(c, 1, 'skip'), c.inputs[3]));
   const r = c.backend.rmsNorm(input(c, 0, 'input'), input(c, 2, 'gamma'), attrFloat(c, 'epsilon', 1e-5), skip);
   return [r.y, undefined, r.invStd, r.sum];
-};
+});
 
 /** SkipLayerNormalization: LayerNorm(input + skip [+ bias]) · gamma + beta; outputs output, mean, inv_std_var, sum. */
-export const skipLayerNorm: DeviceOp = (c) => {
-  const skip = withBias(c.backend, input(c, 1, 'skip'), c.inputs[4]);
+export const skipLayerNorm: DeviceOp = scoped((c, own) => {
+  const skip = own(withBias(c.backend, input(c, 1, 'skip'), c.inputs[4]));
   const r = c.backend.layerNorm(input(c, 0, 'input'), input(c, 2, 'gamma'), c.inputs[3], attrFloat(c, 'epsilon', 1e-12), skip);
   return [r.y, r.mean, r.invStd, r.sum];
-};
+});
 
-export const fastGelu: DeviceOp = (c) => [c.backend.unary('gelu_tanh', withBias(c.backend, input(c, 0, 'X'), c.inputs[1]))];
+export const fastGelu: DeviceOp = scoped((c, own) => [c.backend.unary('gelu_tanh', own(withBias(c.backend, input(c, 0, 'X'), c.inputs[1])))]);
 
-export const biasGelu: DeviceOp = (c) => [c.backend.unary('gelu', withBias(c.backend, input(c, 0, 'A'), c.inputs[1]))];
+export const biasGelu: DeviceOp = scoped((c, own) => [c.backend.unary('gelu', own(withBias(c.backend, input(c, 0, 'A'), c.inputs[1])))]);
 
 /** QuickGelu: x · sigmoid(alpha · x). */
-export const quickGelu: DeviceOp = (c) => {
+export const quickGelu: DeviceOp = scoped((c, own) => {
   const x = input(c, 0, 'X');
-  const s = c.backend.unary('sigmoid', c.backend.binary('mul', x, scalar(attrFloat(c, 'alpha', 1.702))));
+  const s = own(c.backend.unary('sigmoid', own(c.backend.binary('mul', x, scalar(attrFloat(c, 'alpha', 1.702))))));
   return [c.backend.binary('mul', x, s)];
-};
+});
 
 /**
  * Rotates the first `rotDim` features of x (..., D) by angle tables cos/sin, broadcastable
@@ -78,7 +78,7 @@ export function applyRotary(b: Backend, x: Tensor, cos: Tensor, sin: Tensor, rot
  * RotaryEmbedding (non-interleaved, the Llama/HF layout): x1·cos − x2·sin ‖ x2·cos + x1·sin,
  * with cos/sin rows gathered by position_ids. Input (B, S, N·D) or (B, N, S, D).
  */
-export const rotaryEmbedding: DeviceOp = (c) => {
+export const rotaryEmbedding: DeviceOp = scoped((c, own) => {
   if (attrInt(c, 'interleaved', 0) !== 0) throw new Error(`${c.where}: interleaved rotary embedding is not supported yet`);
   const b = c.backend;
   const x = input(c, 0, 'input');
@@ -91,14 +91,11 @@ export const rotaryEmbedding: DeviceOp = (c) => {
   const [B, S] = threeD ? [x.dims[0], x.dims[1]] : [x.dims[0], x.dims[2]];
   const D = threeD ? rotDim : x.dims[3];
   const N = threeD ? x.dims[2] / D : x.dims[1];
-  const xs = threeD ? b.reshape(x, [B, S, N, D]) : b.transpose(x, [0, 2, 1, 3]); // (B, S, N, D)
-  const rows = (cache: Tensor) => b.reshape(b.gather(cache, pos, 0), [B, S, 1, half]); // (B, S, 1, half)
-  const cos = rows(cosCache);
-  const sin = rows(input(c, 3, 'sin_cache'));
-  const out = applyRotary(b, xs, cos, sin, D, false); // (B, S, N, D)
-  for (const t of [cos, sin]) t.dispose();
+  const xs = own(threeD ? b.reshape(x, [B, S, N, D]) : b.transpose(x, [0, 2, 1, 3])); // (B, S, N, D)
+  const rows = (cache: Tensor) => own(b.reshape(own(b.gather(cache, pos, 0)), [B, S, 1, half])); // (B, S, 1, half)
+  const out = own(applyRotary(b, xs, rows(cosCache), rows(input(c, 3, 'sin_cache')), D, false)); // (B, S, N, D)
   return [threeD ? b.reshape(out, x.dims) : b.transpose(out, [0, 2, 1, 3])];
-};
+});
 
 /** (B, T, N·H) → (B, N, T, H). */
 export function heads(b: Backend, x: Tensor, n: number): Tensor {
@@ -148,7 +145,10 @@ export function attendHeads(b: Backend, q: Tensor, k: Tensor, v: Tensor, o: Atte
 
 /** softmax(q·kᵀ·scale + bias) · v over (B, N, S, ·); returns (B, S, N·H). */
 function attend(b: Backend, q: Tensor, k: Tensor, v: Tensor, scale: number, bias: Tensor | undefined, causal: boolean): Tensor {
-  return mergeHeads(b, attendHeads(b, q, k, v, { scale, bias, causal }));
+  const o = attendHeads(b, q, k, v, { scale, bias, causal }); // (B, N, S, H)
+  const y = mergeHeads(b, o);
+  o.dispose();
+  return y;
 }
 
 /**
@@ -156,27 +156,27 @@ function attend(b: Backend, q: Tensor, k: Tensor, v: Tensor, scale: number, bias
  * additive, broadcast to (B, N, S, T)) and past_key / past_value (B, N, P, H).
  * Outputs: output (B, S, N·H), present_key, present_value.
  */
-export const multiHeadAttention: DeviceOp = (c) => {
+export const multiHeadAttention: DeviceOp = scoped((c, own) => {
   const b = c.backend;
   const n = attrInt(c, 'num_heads', 0);
   if (c.inputs[3]) throw new Error(`${c.where}: the packed bias input is not supported yet`);
   if (c.inputs[4]) throw new Error(`${c.where}: key_padding_mask is not supported yet (exporters here pass attention_bias)`);
-  const q = heads(b, input(c, 0, 'query'), n);
-  let k = heads(b, input(c, 1, 'key'), n);
-  let v = heads(b, input(c, 2, 'value'), n);
+  const q = own(heads(b, input(c, 0, 'query'), n));
+  let k = own(heads(b, input(c, 1, 'key'), n));
+  let v = own(heads(b, input(c, 2, 'value'), n));
   if (c.inputs[6]) k = b.concat([input(c, 6), k], 2);
   if (c.inputs[7]) v = b.concat([input(c, 7), v], 2);
   const scale = attrFloat(c, 'scale', 0) || 1 / Math.sqrt(q.dims[3]);
   const causal = attrInt(c, 'unidirectional', 0) === 1;
   return [attend(b, q, k, v, scale, c.inputs[5], causal), k, v];
-};
+});
 
 /** mask (B, T) of 1/0 → additive (B, 1, 1, T) with `fill` where 0. */
-function maskBias(b: Backend, mask: Tensor, fill: number): Tensor {
-  const m = b.cast(mask.location === 'cpu' && mask.dtype === 'int64' ? toInt32(mask) : mask, 'float32');
+function maskBias(b: Backend, mask: Tensor, fill: number, own: Own): Tensor {
+  const m = own(b.cast(mask.location === 'cpu' && mask.dtype === 'int64' ? toInt32(mask) : mask, 'float32'));
   const [B, T] = m.dims;
-  const bias = b.binary('mul', b.binary('sub', scalar(1), m), scalar(fill)); // 0 where kept
-  return b.reshape(bias, [B, 1, 1, T]);
+  const bias = own(b.binary('mul', own(b.binary('sub', scalar(1), m)), scalar(fill))); // 0 where kept
+  return own(b.reshape(bias, [B, 1, 1, T]));
 }
 
 function toInt32(t: Tensor): Tensor {
@@ -188,44 +188,47 @@ function toInt32(t: Tensor): Tensor {
  * mask_index (B, T) of 1/0, past (2, B, N, P, H), unidirectional for causal models.
  * Outputs: output (B, S, N·H), present (2, B, N, P+S, H).
  */
-export const attention: DeviceOp = (c) => {
+export const attention: DeviceOp = scoped((c, own) => {
   const b = c.backend;
   const n = attrInt(c, 'num_heads', 0);
   const x = input(c, 0, 'input');
-  const qkv = b.matmul(x, input(c, 1, 'weights'), { bias: c.inputs[2] }); // (B, S, 3C)
+  const qkv = own(b.matmul(x, input(c, 1, 'weights'), { bias: c.inputs[2] })); // (B, S, 3C)
   const C = qkv.dims[2] / 3;
-  const part = (i: number) => heads(b, b.slice(qkv, [i * C], [(i + 1) * C], [2]), n);
+  const part = (i: number) => own(heads(b, own(b.slice(qkv, [i * C], [(i + 1) * C], [2])), n)); // (B, N, S, H)
   const q = part(0);
   let k = part(1);
   let v = part(2);
-  const past = c.inputs[4];
+  const past = c.inputs[4]; // (2, B, N, P, H)
   if (past && past.dims[3] > 0) {
-    k = b.concat([b.reshape(b.slice(past, [0], [1], [0]), past.dims.slice(1)), k], 2);
-    v = b.concat([b.reshape(b.slice(past, [1], [2], [0]), past.dims.slice(1)), v], 2);
+    const half = (i: number) => own(b.reshape(own(b.slice(past, [i], [i + 1], [0])), past.dims.slice(1)));
+    k = own(b.concat([half(0), k], 2));
+    v = own(b.concat([half(1), v], 2));
   }
   const mask = c.inputs[3];
   if (mask && mask.rank !== 2) throw new Error(`${c.where}: mask_index of rank ${mask.rank} is not supported yet (rank 2 is)`);
   const fill = attrFloat(c, 'mask_filter_value', -10000);
-  const bias = mask && maskBias(b, mask, Math.max(fill, -1e30));
+  const bias = mask && maskBias(b, mask, Math.max(fill, -1e30), own);
   const out = attend(b, q, k, v, 1 / Math.sqrt(q.dims[3]), bias, attrInt(c, 'unidirectional', 0) === 1);
-  const present = b.concat([b.reshape(k, [1, ...k.dims]), b.reshape(v, [1, ...v.dims])], 0);
+  const present = b.concat([own(b.reshape(k, [1, ...k.dims])), own(b.reshape(v, [1, ...v.dims]))], 0);
   return [out, present];
-};
+});
 
 /**
  * EmbedLayerNormalization: LN(word[ids] + position[pos] + segment[seg]) · gamma + beta.
  * Outputs: output, mask_index (row sums of mask, int32), embedding_sum.
  */
-export const embedLayerNorm: DeviceOp = (c) => {
+export const embedLayerNorm: DeviceOp = scoped((c, own) => {
   const b = c.backend;
   const ids = int32Indices(c, input(c, 0, 'input_ids'));
   const [B, S] = ids.dims;
-  let sum = b.gather(input(c, 2, 'word_embedding'), ids, 0); // (B, S, C)
-  const posIds = c.inputs[8] ? int32Indices(c, c.inputs[8]) : new Tensor('int32', Int32Array.from({ length: S }, (_, i) => i), [1, S]);
-  sum = b.binary('add', sum, b.gather(input(c, 3, 'position_embedding'), posIds, 0));
-  if (c.inputs[1] && c.inputs[4]) sum = b.binary('add', sum, b.gather(c.inputs[4], int32Indices(c, c.inputs[1]), 0));
+  const embed = (table: Tensor, at: Tensor) => own(b.gather(table, int32Indices(c, at), 0)); // (B, S, C)
+  const posIds = c.inputs[8] ?? new Tensor('int32', Int32Array.from({ length: S }, (_, i) => i), [1, S]);
+  let sum = own(b.binary('add', embed(input(c, 2, 'word_embedding'), ids), embed(input(c, 3, 'position_embedding'), posIds)));
+  if (c.inputs[1] && c.inputs[4]) sum = own(b.binary('add', sum, embed(c.inputs[4], c.inputs[1])));
   const r = b.layerNorm(sum, input(c, 5, 'gamma'), c.inputs[6], attrFloat(c, 'epsilon', 1e-12));
+  own(r.mean);
+  own(r.invStd);
   const mask = c.inputs[7];
-  const maskIndex = mask ? b.cast(b.reduce('sum', b.cast(mask, 'float32'), [1], false), 'int32') : new Tensor('int32', new Int32Array(B), [B]);
+  const maskIndex = mask ? b.cast(own(b.reduce('sum', own(b.cast(mask, 'float32')), [1], false)), 'int32') : new Tensor('int32', new Int32Array(B), [B]);
   return [r.y, maskIndex, sum];
-};
+});

@@ -100,7 +100,10 @@ function paddingMask(c: OpCall, B: number, S: number, T: number): Tensor | undef
   const positions = new Tensor('int32', Int32Array.from({ length: T }, (_, j) => j), [1, T]);
   if (lens.location !== 'cpu') {
     if (S !== T) return undefined; // decoding: assumed uniform, see above
-    return c.backend.binary('less_equal', positions, c.backend.reshape(lens, [B, 1]));
+    const lastPos = c.backend.reshape(lens, [B, 1]); // a view of the input, released below
+    const keep = c.backend.binary('less_equal', positions, lastPos);
+    lastPos.dispose();
+    return keep;
   }
   const last = hostInput(c, 5, 'seqlens_k')!.values;
   if (last.every((l) => l === T - 1)) return undefined;

@@ -1,7 +1,7 @@
 /** Device ops that move data: reshape family, transpose, concat, slice, split, expand, gather. */
 import { normalizeAxis } from '../../tensor/shape.js';
 import { reshapeDims } from '../fold/hostOps.js';
-import { attrInt, attrInts, hostInput, input, int32Indices, type DeviceOp, type OpCall } from './types.js';
+import { attrInt, attrInts, hostInput, input, int32Indices, scoped, type DeviceOp, type OpCall } from './types.js';
 
 export const reshape: DeviceOp = (c) => {
   const x = input(c, 0, 'data');
@@ -86,11 +86,11 @@ export const gather: DeviceOp = (c) => {
 };
 
 /** Tile as expand: (d0, d1) → (1, d0, 1, d1) expanded to (r0, d0, r1, d1) → (r0·d0, r1·d1). */
-export const tile: DeviceOp = (c) => {
+export const tile: DeviceOp = scoped((c, own) => {
   const x = input(c, 0);
   const reps = hostInput(c, 1, 'repeats')!.values;
   if (reps.length !== x.rank) throw new Error(`${c.where}: repeats has ${reps.length} entries for a rank-${x.rank} input`);
-  const spread = c.backend.reshape(x, x.dims.flatMap((d) => [1, d]));
-  const big = c.backend.expand(spread, x.dims.flatMap((d, i) => [reps[i], d]));
+  const spread = own(c.backend.reshape(x, x.dims.flatMap((d) => [1, d])));
+  const big = own(c.backend.expand(spread, x.dims.flatMap((d, i) => [reps[i], d])));
   return [c.backend.reshape(big, x.dims.map((d, i) => d * reps[i]))];
-};
+});

@@ -19,6 +19,35 @@ export interface OpCall {
 
 export type DeviceOp = (c: OpCall) => (Tensor | undefined)[];
 
+/** Marks a tensor the op made as an intermediate, to be freed when the op ends; returns it. */
+export type Own = <T extends Tensor | undefined>(t: T) => T;
+
+/**
+ * A device op whose intermediates are freed when it returns or throws: `own(t)` marks
+ * one. The op's outputs and inputs are never freed, so owning a value that may be either
+ * (`withBias` returns x as is) is safe. A reshape view keeps the buffer it shares alive,
+ * so `b.reshape(own(t), dims)` leaves the view the only holder.
+ */
+export function scoped(body: (c: OpCall, own: Own) => (Tensor | undefined)[]): DeviceOp {
+  return (c) => {
+    const made: Tensor[] = [];
+    let out: (Tensor | undefined)[] = [];
+    try {
+      out = body(c, (t) => (t && made.push(t), t));
+      return out;
+    } finally {
+      for (const t of made) if (!out.includes(t) && !c.inputs.includes(t)) t.dispose();
+    }
+  };
+}
+
+/**
+ * A new handle on x (a view, no copy) for an op that passes its input through: the
+ * executor owns and frees each op output, so returning the input itself would free it twice.
+ */
+export const sameAs = (b: Backend, x: Tensor): Tensor =>
+  x.location === 'cpu' ? new Tensor(x.dtype, x.hostData(), x.dims) : b.reshape(x, x.dims);
+
 /** Input i, which the op requires. */
 export function input(c: OpCall, i: number, what = `input ${i}`): Tensor {
   const t = c.inputs[i];
