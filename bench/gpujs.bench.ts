@@ -2,7 +2,8 @@
  * The gpujs backend in Node (gpu.js 'webasm': WebAssembly + f32x4 SIMD, one thread,
  * synchronous) against the cpu backend and a plain float32 JS loop, in the same process:
  *   - matmul GFLOP/s at M = 128, K = 768, N = 768 (one GPT-2-small projection, 128 tokens);
- *   - loraMatmul (r = 8) forward vs that plain matmul (the LoRA overhead ratio);
+ *   - loraMatmul (r = 8) forward vs that plain matmul (the LoRA overhead ratio), and
+ *     with dropout p = 0.1 (the host-side mask: a lowbias32 hash per element of x);
  *   - two elementwise ops at 2048 × 768, where gpu.js's copy in and out of wasm memory
  *     is the whole cost (memory-bound), so the cpu backend is the peer to beat.
  * Times include gpu.js's argument copies and result reshaping: that is what a caller pays.
@@ -32,7 +33,7 @@ function jsMatmul(a: Float32Array, b: Float32Array): Float32Array {
   return c;
 }
 
-/** Median ms of `run`, or the reason it cannot run (a cpu op still a stub). */
+/** Median ms of `run`, or the error it throws (recorded in the notes, not fatal). */
 async function timeOrWhy(run: () => unknown, repeats: number): Promise<number | string> {
   try {
     run();
@@ -67,6 +68,13 @@ async function main(): Promise<void> {
   if (typeof tl === 'number' && typeof tg === 'number') {
     rows.push({ op: `loraMatmul r=${R}`, impl: `gpujs (${g.mode})`, ms: tl, 'GFLOP/s': gflops(FLOPS + 4 * M * R * (K + N), tl) });
     notes.push(`LoRA overhead (loraMatmul / matmul on gpujs): ${(tl / tg).toFixed(3)}×`);
+  }
+  const td = await timeOrWhy(() => g.loraMatmul(x, w, a, b, { scaling: 2, dropout: { p: 0.1, seed: 1 } }), 9);
+  if (typeof td === 'number' && typeof tl === 'number') {
+    rows.push({ op: `loraMatmul r=${R} dropout 0.1`, impl: `gpujs (${g.mode})`, ms: td, 'GFLOP/s': gflops(FLOPS + 4 * M * R * (K + N), td) });
+    notes.push(`dropout cost (loraMatmul p = 0.1 / p = 0 on gpujs; mask hashed on the host): ${(td / tl).toFixed(3)}×`);
+  } else if (typeof td === 'string') {
+    notes.push(`gpujs loraMatmul dropout: ${td}`);
   }
 
   const [T, C] = [2048, 768];

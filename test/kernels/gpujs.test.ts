@@ -2,7 +2,7 @@
  * The gpujs backend (gpu.js kernels; 'webasm' mode in Node) against the cpu reference
  * and, for matmul and LoRA, against float64 loops written here. Shapes are odd on
  * purpose: M not a multiple of the 4 rows a gemm cell computes, N not a multiple of the
- * 4 SIMD lanes. Suites comparing with a cpu op that is still a stub skip until it lands.
+ * 4 SIMD lanes.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { GpuJsBackend } from '../../src/tensor/gpujs/index.js';
 import { UNARY_OPS } from '../../src/tensor/gpujs/unary.js';
 import { collapse3 } from '../../src/tensor/gpujs/binary.js';
 import { CpuBackend } from '../../src/tensor/cpu/index.js';
+import { matmulShape } from '../../src/tensor/cpu/matmul.js';
 import { selectBackend } from '../../src/tensor/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import type { BinaryOp, UnaryOp } from '../../src/tensor/backend.js';
@@ -23,19 +24,6 @@ import { expectClose, randn } from '../helpers/numeric.js';
 const g = new GpuJsBackend();
 const cpu = new CpuBackend();
 afterAll(() => g.destroy());
-
-/** True while the cpu op is a TEMPORARY STUB (its suites skip until the reference lands). */
-function cpuStub(run: () => unknown): boolean {
-  try {
-    run();
-    return false;
-  } catch (err) {
-    return /not implemented/.test((err as Error).message);
-  }
-}
-const t2 = (dims: number[], seed: number) => randn(dims, seed);
-const cpuMatmulStub = cpuStub(() => cpu.matmul(t2([1, 1], 1), t2([1, 1], 2)));
-const cpuLoraStub = cpuStub(() => cpu.loraMatmul(t2([1, 1], 1), t2([1, 1], 2), t2([1, 1], 3), t2([1, 1], 4), { scaling: 1 }));
 
 // ── float64 references written here ──────────────────────────────
 
@@ -123,8 +111,11 @@ describe('gpujs matmul vs float64 loop', () => {
   });
   it('rejects bad shapes with a clear error', () => {
     expect(() => g.matmul(randn([2, 3], 1), randn([4, 5], 2))).toThrow(/matmul: inner dims differ: a \[2, 3\] gives K = 3, b \[4, 5\] gives K = 4/);
-    expect(() => g.matmul(randn([3], 1), randn([3, 2], 2))).toThrow(/rank ≥ 2/);
-    expect(() => g.matmul(randn([2, 3], 1), randn([3, 2], 2), { bias: randn([3], 3) })).toThrow(/bias is \[3\], expected \[2\]/);
+    expect(() => g.matmul(new Tensor('float32', [1], []), randn([1, 2], 2))).toThrow(/rank ≥ 1/);
+    expect(() => g.matmul(randn([3], 1), randn([4, 2], 2))).toThrow(/inner dims differ/);
+    expect(() => g.matmul(randn([2, 3], 1), randn([3, 2], 2), { bias: randn([3], 3) })).toThrow(/bias is \[3\], expected \[2\] \(or \[1\]\)/);
+    expect(() => g.matmul(randn([2, 3], 1), randn([3, 2], 2), { bias: randn([1, 2], 3) })).toThrow(/bias is \[1, 2\]/);
+    expect(() => g.matmul(randn([2, 2, 3], 1), randn([3, 3, 2], 2))).toThrow(/matmul batch dims/);
     expect(() => g.matmul(new Tensor('int32', [1], [1, 1]), randn([1, 1], 2))).toThrow(/matmul a: expected float32, got int32/);
   });
   it('one gpu.js kernel serves every shape', () => {
@@ -132,7 +123,7 @@ describe('gpujs matmul vs float64 loop', () => {
   });
 });
 
-describe.skipIf(cpuMatmulStub)('gpujs matmul vs cpu backend', () => {
+describe('gpujs matmul vs cpu backend', () => {
   for (const [M, K, N, ta, tb] of [[3, 97, 5, false, false], [33, 17, 70, true, true], [1, 131, 3, false, true]] as const) {
     it(`(${M}, ${K}, ${N}) transA=${ta} transB=${tb} with bias`, async () => {
       const a = randn(ta ? [2, K, M] : [2, M, K], 11);
@@ -140,6 +131,41 @@ describe.skipIf(cpuMatmulStub)('gpujs matmul vs cpu backend', () => {
       const bias = randn([N], 13);
       const opts = { transA: ta, transB: tb, bias, alpha: 0.75 };
       await expectClose(g.matmul(a, b, opts), cpu.matmul(a, b, opts), sumTol(K), 'matmul');
+    });
+  }
+  // 1-D operands (ONNX MatMul): a (K) reads as (1, K), b (K) as (K, 1), the added dim is
+  // dropped; a transpose flag on a vector is ignored (a vector has no orientation).
+  const VEC: [string, number[], number[], { transA?: boolean; transB?: boolean }][] = [
+    ['(K)·(K, N)', [37], [37, 5], {}],
+    ['(K)·(N, K) transB', [37], [5, 37], { transB: true }],
+    ['(M, K)·(K)', [7, 37], [37], {}],
+    ['(K, M) transA·(K)', [37, 7], [37], { transA: true }],
+    ['(K)·(K) → scalar', [131], [131], {}],
+    ['(K) transA·(K) transB → scalar', [13], [13], { transA: true, transB: true }],
+    ['(K)·(B, C, K, N): batched b', [9], [2, 3, 9, 6], {}],
+    ['(B, M, K)·(K): batched a', [3, 5, 9], [9], {}],
+    ['(B, K, M) transA·(K)', [3, 9, 5], [9], { transA: true }],
+  ];
+  for (const [name, da, db, flags] of VEC) {
+    it(`1-D: ${name}`, async () => {
+      const a = randn(da, 14);
+      const b = randn(db, 15);
+      const want = cpu.matmul(a, b, flags);
+      const got = g.matmul(a, b, flags);
+      expect(got.dims).toEqual(want.dims);
+      await expectClose(got, want, sumTol(matmulShape(da, db, flags).K), name);
+    });
+  }
+  it('1-D output (M, K)·(K) is (M)', () => {
+    expect(g.matmul(randn([7, 4], 1), randn([4], 2)).dims).toEqual([7]);
+    expect(g.matmul(randn([4], 1), randn([4], 2)).dims).toEqual([]);
+  });
+  for (const [name, da, db, N] of [['(M, K)·(K, N)', [9, 21], [21, 11], 11], ['(B, M, K)·(K, N)', [2, 5, 21], [21, 3], 3], ['(K)·(K, N)', [21], [21, 6], 6], ['(M, K)·(K)', [9, 21], [21], 1]] as const) {
+    it(`bias [1] broadcast over N: ${name}`, async () => {
+      const a = randn([...da], 16);
+      const b = randn([...db], 17);
+      const opts = { bias: randn([1], 18), alpha: 1.5 };
+      await expectClose(g.matmul(a, b, opts), cpu.matmul(a, b, opts), sumTol(21), `bias [1] N=${N}`);
     });
   }
 });
@@ -212,16 +238,17 @@ describe('gpujs loraMatmul vs float64 loops', () => {
     expect(gradError(host(dA), numericGrad(f, inputs, 1, host(wt)))).toBeLessThan(1e-3);
     expect(gradError(host(dB), numericGrad(f, inputs, 2, host(wt)))).toBeLessThan(1e-3);
   });
-  it('rejects dropout p > 0 (no shared mask yet) and bad shapes', () => {
+  it('rejects bad dropout specs and bad shapes', () => {
     const { x, w, A, B } = loraInputs(LORA_CASES[0], 51);
-    expect(() => g.loraMatmul(x, w, A, B, { scaling: 1, dropout: { p: 0.1, seed: 1 } })).toThrow(/dropout p = 0 only/);
+    expect(() => g.loraMatmul(x, w, A, B, { scaling: 1, dropout: { p: 1, seed: 1 } })).toThrow(/dropout p = 1 must be in \[0, 1\)/);
+    expect(() => g.loraMatmul(x, w, A, B, { scaling: 1, dropout: { p: 0.1, seed: 1.5 } })).toThrow(/dropout seed 1.5 must be an integer/);
     expect(() => g.loraMatmul(x, w, B, A, { scaling: 1 })).toThrow(/loraMatmul: A is \[9, 3\], expected \(r, 13\)/);
     expect(() => g.loraMatmul(x, w, A, randn([9, 4], 1), { scaling: 1 })).toThrow(/B is \[9, 4\], expected \[9, 3\]/);
     expect(() => g.loraMatmulBackward(x, w, A, B, randn([7, 8], 1), { scaling: 1 })).toThrow(/dy is \[7, 8\]/);
   });
 });
 
-describe.skipIf(cpuLoraStub)('gpujs loraMatmul vs cpu backend', () => {
+describe('gpujs loraMatmul vs cpu backend', () => {
   for (const c of LORA_CASES) {
     it(`x ${JSON.stringify([...c.lead, c.K])} N ${c.N} r ${c.r} transW=${c.transW}`, async () => {
       const { x, w, A, B, bias } = loraInputs(c, 61);
@@ -235,6 +262,49 @@ describe.skipIf(cpuLoraStub)('gpujs loraMatmul vs cpu backend', () => {
       await expectClose(got.dB, want.dB, sumTol(x.size / c.K), 'dB');
     });
   }
+});
+
+describe('gpujs loraMatmul dropout vs cpu backend (same mask)', () => {
+  // Odd shapes: M·K not a multiple of anything, leading dims flattened into the mask index.
+  const DROP_CASES: LoraCase[] = [
+    { lead: [5, 3], K: 37, N: 11, r: 5, transW: true },
+    { lead: [19], K: 70, N: 9, r: 8, transW: false },
+    { lead: [1], K: 131, N: 3, r: 1, transW: false },
+  ];
+  for (const p of [0.1, 0.5]) {
+    for (const c of DROP_CASES) {
+      it(`p = ${p}: x ${JSON.stringify([...c.lead, c.K])} N ${c.N} r ${c.r} transW=${c.transW}`, async () => {
+        const { x, w, A, B, bias } = loraInputs(c, 71);
+        const M = x.size / c.K;
+        const opts = { scaling: 1.5, bias, transW: c.transW, dropout: { p, seed: 1234 + c.K } };
+        // The LoRA branch's inputs are scaled by 1/(1 − p) ≤ 2 and by s: the float32 sums
+        // run over values up to s/(1 − p) = 3 in magnitude, hence the factor on atol.
+        const tol = (depth: number) => ({ atol: 3 * sumTol(depth).atol, rtol: sumTol(depth).rtol });
+        const y = g.loraMatmul(x, w, A, B, opts);
+        await expectClose(y, cpu.loraMatmul(x, w, A, B, opts), tol(c.K), 'forward');
+        // Not vacuous: the mask changes the output (B ≠ 0), so a dropped mask would fail above.
+        const y0 = await g.loraMatmul(x, w, A, B, { ...opts, dropout: undefined }).toArray();
+        expect((await y.toArray()).some((v, i) => Math.abs(v - y0[i]) > 1e-3)).toBe(true);
+        const dy = randn([...c.lead, c.N], 76);
+        const got = g.loraMatmulBackward(x, w, A, B, dy, opts);
+        const want = cpu.loraMatmulBackward(x, w, A, B, dy, opts);
+        await expectClose(got.dx, want.dx, tol(c.N), 'dx');
+        await expectClose(got.dA, want.dA, tol(M), 'dA');
+        await expectClose(got.dB, want.dB, tol(Math.max(M, c.K)), 'dB'); // h = xd·Aᵀ (depth K) then dyᵀ·h (depth M)
+      });
+    }
+  }
+  it('the seed picks the mask; the same seed gives the same output', async () => {
+    const { x, w, A, B } = loraInputs(DROP_CASES[1], 81);
+    const run = (seed: number) => g.loraMatmul(x, w, A, B, { scaling: 2, dropout: { p: 0.5, seed } }).toArray();
+    expect(await run(7)).toEqual(await run(7));
+    expect(await run(7)).not.toEqual(await run(8));
+  });
+  it('p = 0 is exactly the dropout-free path', async () => {
+    const { x, w, A, B } = loraInputs(DROP_CASES[0], 82);
+    const opts = { scaling: 2, transW: true };
+    expect(await g.loraMatmul(x, w, A, B, { ...opts, dropout: { p: 0, seed: 3 } }).toArray()).toEqual(await g.loraMatmul(x, w, A, B, opts).toArray());
+  });
 });
 
 // ── elementwise ─────────────────────────────────────────────────
@@ -368,6 +438,12 @@ function webglPage(Backend: typeof GpuJsBackend, T: typeof Tensor): Record<strin
   out['lora dx'] = excess(g1.dx, g2.dx, 1e-4, 1e-5);
   out['lora dA'] = excess(g1.dA, g2.dA, 1e-4, 1e-5);
   out['lora dB'] = excess(g1.dB, g2.dB, 1e-4, 1e-5);
+  const ld = { ...lo, dropout: { p: 0.3, seed: 5 } };
+  out['lora dropout'] = excess(gl.loraMatmul(x, w, A, B, ld), wa.loraMatmul(x, w, A, B, ld), 2e-4, 1e-5);
+  const [d1, d2] = [gl.loraMatmulBackward(x, w, A, B, dy, ld), wa.loraMatmulBackward(x, w, A, B, dy, ld)];
+  out['lora dropout dx'] = excess(d1.dx, d2.dx, 1e-4, 1e-5);
+  out['lora dropout dA'] = excess(d1.dA, d2.dA, 1e-4, 1e-5);
+  out['lora dropout dB'] = excess(d1.dB, d2.dB, 1e-4, 1e-5);
   const ops = ['neg', 'abs', 'sqrt', 'exp', 'log', 'tanh', 'erf', 'sigmoid', 'relu', 'gelu', 'gelu_tanh', 'silu', 'reciprocal', 'cos', 'sin'] as const;
   for (const op of ops) {
     const v = op === 'sqrt' || op === 'log' || op === 'reciprocal' ? rand([3, 97], 0.1, 4) : rand([3, 97], -4, 4);

@@ -15,12 +15,13 @@
  * (gpu.js bounds them by loopMaxIterations on WebGL). Accumulation is float32.
  *
  * Batches (leading dims, numpy-broadcast) loop on the host, one kernel call per batch.
+ * A bias of one element is read at stride 0 (Gemm's C of shape (1)).
  */
 import type { MatmulOptions } from '../backend.js';
-import { Tensor, sizeOf } from '../tensor.js';
-import { broadcastDims, fmtDims } from '../shape.js';
+import { Tensor } from '../tensor.js';
 import { f32 } from '../cpu/common.js';
 import { broadcastOffsets } from '../cpu/binary.js';
+import { checkBias, matmulShape } from '../cpu/matmul.js';
 import { LOOP_MAX, type GpuJsRuntime, type KernelThis } from './runtime.js';
 
 function gemmKernel(
@@ -104,7 +105,7 @@ export interface Gemm {
   b: Float32Array; // read as (K, N) through sb
   sb: Strides;
   alpha?: number;
-  bias?: Float32Array; // (N)
+  bias?: Float32Array; // (N), or (1) broadcast over N
   /** The low-rank term s · P·Qᵀ: P read as (M, r), Q as (N, r). */
   lora?: { p: Float32Array; sp: Strides; q: Float32Array; sq: Strides; r: number; s: number };
 }
@@ -126,7 +127,7 @@ export function gemm(rt: GpuJsRuntime, g: Gemm): Float32Array {
   const res = rt.run('gemm', k, [N, rows], [
     nonEmpty(g.a), nonEmpty(g.b), g.bias ?? NONE, nonEmpty(lo.p), nonEmpty(lo.q),
     M, K, r,
-    g.sa[0], g.sa[1], g.sb[0], g.sb[1], g.bias ? 1 : 0,
+    g.sa[0], g.sa[1], g.sb[0], g.sb[1], g.bias && g.bias.length === N ? 1 : 0,
     lo.sp[0], lo.sp[1], lo.sq[0], lo.sq[1], g.alpha ?? 1, lo.s,
   ]) as unknown as ArrayLike<ArrayLike<ArrayLike<number>>>; // [row block][n] → 4 rows
   for (let y = 0; y < rows; y++) {
@@ -140,35 +141,28 @@ export function gemm(rt: GpuJsRuntime, g: Gemm): Float32Array {
   return out;
 }
 
-/** Backend.matmul: a (..., M, K) · b (..., K, N) → (..., M, N), leading dims broadcast. */
+/**
+ * Backend.matmul: a (..., M, K) · b (..., K, N) → (..., M, N), leading dims broadcast;
+ * 1-D operands promoted as ONNX MatMul; bias (N) or (1). Shapes resolve through the cpu
+ * backend's `matmulShape` / `checkBias`, so both backends accept exactly the same calls.
+ */
 export function matmul(rt: GpuJsRuntime, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const s = matmulShape(a.dims, b.dims, opts);
   const av = f32(a, 'matmul a');
   const bv = f32(b, 'matmul b');
-  if (a.rank < 2 || b.rank < 2) {
-    throw new Error(`matmul: a ${fmtDims(a.dims)} and b ${fmtDims(b.dims)} must both have rank ≥ 2 (reshape vectors first)`);
-  }
-  const [ar, ac] = a.dims.slice(-2);
-  const [br, bc] = b.dims.slice(-2);
-  const [M, K] = opts.transA ? [ac, ar] : [ar, ac];
-  const [Kb, N] = opts.transB ? [bc, br] : [br, bc];
-  if (K !== Kb) {
-    throw new Error(
-      `matmul: inner dims differ: a ${fmtDims(a.dims)}${opts.transA ? 'ᵀ' : ''} gives K = ${K}, b ${fmtDims(b.dims)}${opts.transB ? 'ᵀ' : ''} gives K = ${Kb}`,
-    );
-  }
   let bias: Float32Array | undefined;
   if (opts.bias) {
+    checkBias(opts.bias, s.N);
     bias = f32(opts.bias, 'matmul bias');
-    if (opts.bias.rank !== 1 || opts.bias.dims[0] !== N) throw new Error(`matmul: bias is ${fmtDims(opts.bias.dims)}, expected [${N}]`);
   }
-  const aBatch = a.dims.slice(0, -2);
-  const bBatch = b.dims.slice(0, -2);
-  const batch = broadcastDims(aBatch, bBatch, 'matmul batch dims');
-  const oa = broadcastOffsets(aBatch, batch);
-  const ob = broadcastOffsets(bBatch, batch);
-  const out = new Float32Array(sizeOf(batch) * M * N);
-  const sa = view(M, K, opts.transA);
-  const sb = view(K, N, opts.transB);
+  const { M, N, K } = s;
+  const oa = broadcastOffsets(s.aBatch, s.batch);
+  const ob = broadcastOffsets(s.bBatch, s.batch);
+  const out = new Float32Array(oa.length * M * N);
+  // A 1-D operand, promoted to (1, K) or (K, 1), is contiguous either way, and s.transA /
+  // s.transB are false for it: the plain views read it correctly.
+  const sa = view(M, K, s.transA);
+  const sb = view(K, N, s.transB);
   for (let i = 0; i < oa.length; i++) {
     const aOff = oa[i] * M * K;
     const bOff = ob[i] * K * N;
@@ -179,5 +173,5 @@ export function matmul(rt: GpuJsRuntime, a: Tensor, b: Tensor, opts: MatmulOptio
     });
     out.set(y, i * M * N);
   }
-  return new Tensor('float32', out, [...batch, M, N]);
+  return new Tensor('float32', out, s.outDims);
 }
