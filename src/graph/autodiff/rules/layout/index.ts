@@ -1,0 +1,3 @@
+import type { GradRule } from '../../types.js';
+
+export const LAYOUT_RULES: Record<string, GradRule> = {};
