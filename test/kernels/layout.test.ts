@@ -67,6 +67,7 @@ const SLICE_1D: [number, number, number, number[]][] = [
   [-2, -100, -1, [8, 7, 6, 5, 4, 3, 2, 1, 0]],
   [0, -1, 1, [0, 1, 2, 3, 4, 5, 6, 7, 8]],
   [0, Number.MAX_SAFE_INTEGER, 3, [0, 3, 6, 9]], // INT64_MAX arrives as a large double
+  [-100, INT_MIN, -1, [0]], // ONNX clamps a backward start to [0, len − 1] (numpy would give [])
 ];
 
 describe('cpu layout reference: golden cases', () => {

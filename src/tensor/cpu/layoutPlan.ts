@@ -105,9 +105,11 @@ export function sliceRanges(
     if (!Number.isInteger(step) || step === 0) throw new Error(`${what} of ${fmtDims(xDims)}: step ${step} on axis ${a} must be a nonzero integer`);
     const len = xDims[a];
     const wrap = (v: number) => (v < 0 ? v + len : v);
-    const clamp = (v: number) => (step > 0 ? Math.min(Math.max(v, 0), len) : Math.min(Math.max(v, -1), len - 1));
-    const s = clamp(wrap(starts[i]));
-    const e = clamp(wrap(ends[i]));
+    // ONNX: with step > 0 both clamp to [0, len]; with step < 0 the start clamps to
+    // [0, len − 1] and the end to [−1, len − 1] (−1: run through element 0).
+    const clamp = (v: number, lo: number) => (step > 0 ? Math.min(Math.max(v, 0), len) : Math.min(Math.max(v, lo), len - 1));
+    const s = clamp(wrap(starts[i]), 0);
+    const e = clamp(wrap(ends[i]), -1);
     r.starts[a] = s;
     r.counts[a] = Math.max(0, Math.ceil((e - s) / step));
     r.steps[a] = step;
