@@ -1,20 +1,11 @@
 /** Seeded random tensors and tolerance checks (`|a − r| ≤ atol + rtol·|r|`, as llm.c's validate_result). */
 import { expect } from 'vitest';
+import { seededRandom } from '../../src/tensor/random.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 
-/** mulberry32: tiny, seedable, good enough for test data. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0, 1) stream (mulberry32, shared with the library's weight init). */
+export const rng = seededRandom;
 
-/** Uniform values in [lo, hi). */
 export function randn(dims: readonly number[], seed: number, lo = -1, hi = 1): Tensor {
   const r = rng(seed);
   const n = dims.reduce((a, b) => a * b, 1);
