@@ -28,6 +28,23 @@ export const unaryOp = (op: UnaryOp): DeviceOp => (c) => [c.backend.unary(op, in
 
 export const binaryOp = (op: BinaryOp): DeviceOp => (c) => [c.backend.binary(op, input(c, 0, 'A'), input(c, 1, 'B'))];
 
+/**
+ * Max / Min take 1..N inputs (broadcast together); folded pairwise. Gradient rules cover
+ * the two-input form; a variadic node on the gradient path is refused there.
+ */
+export const variadicOp = (op: 'max' | 'min'): DeviceOp => (c) => {
+  const xs = c.inputs.filter((t): t is Tensor => !!t);
+  if (xs.length === 0) throw new Error(`${c.where}: needs at least one input`);
+  if (xs.length === 1) return [sameAs(c.backend, xs[0])];
+  let acc = c.backend.binary(op, xs[0], xs[1]);
+  for (const x of xs.slice(2)) {
+    const next = c.backend.binary(op, acc, x);
+    acc.dispose();
+    acc = next;
+  }
+  return [acc];
+};
+
 export const where: DeviceOp = (c) => [c.backend.where(input(c, 0, 'condition'), input(c, 1, 'X'), input(c, 2, 'Y'))];
 
 export const cast: DeviceOp = (c) => {

@@ -1,6 +1,7 @@
 /**
- * Mul / Div / Pow: the backend's binaryBackward, which sums each gradient back over the
- * axes its input was broadcast along. (Add and Sub need no forward values: add.ts.)
+ * Mul / Div / Pow (and two-input Max / Min: max.ts, min.ts): the backend's
+ * binaryBackward, which sums each gradient back over the axes its input was broadcast
+ * along. (Add and Sub need no forward values: add.ts.)
  */
 import type { BinaryOp } from '../../../../tensor/backend.js';
 import type { GradRule } from '../../types.js';
@@ -10,6 +11,7 @@ export const binaryRule = (op: BinaryOp): GradRule => ({
   grad: (c, own) => {
     const dy = c.dOutputs[0];
     if (!dy) return [];
+    if (c.inputDims.length !== 2) throw new Error(`${c.where}: the gradient of ${op} is defined here for two inputs, this node has ${c.inputDims.length}`);
     const { da, db } = c.backend.binaryBackward(op, c.inputs[0]!, c.inputs[1]!, dy);
     if (!c.wants[0]) own(da);
     if (!c.wants[1]) own(db);

@@ -1,0 +1,4 @@
+/** Erf: dx = dy · (2/√π) · e^(−x²). */
+import { unaryRule } from './unary.js';
+
+export const erfRule = unaryRule('erf');
