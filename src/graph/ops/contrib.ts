@@ -12,7 +12,10 @@ const scalar = (v: number) => new Tensor('float32', [v], []);
 
 /** SimplifiedLayerNormalization (RMSNorm): outputs Y, inv_std_var. */
 export const simplifiedLayerNorm: DeviceOp = (c) => {
-  const r = c.backend.rmsNorm(input(c, 0, 'X'), input(c, 1, 'scale'), attrFloat(c, 'epsilon', 1e-5));
+  const x = input(c, 0, 'X');
+  const axis = attrInt(c, 'axis', -1);
+  if (axis !== -1 && axis !== x.rank - 1) throw new Error(`${c.where}: axis ${axis} is not supported yet (only the last axis is normalized)`);
+  const r = c.backend.rmsNorm(x, input(c, 1, 'scale'), attrFloat(c, 'epsilon', 1e-5));
   return [r.y, r.invStd];
 };
 
