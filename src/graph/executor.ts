@@ -15,6 +15,8 @@ import { fromHostTensor, toTensor } from './fold/values.js';
 import { formatMissingOps, opKey, unsupportedOps, type MissingOp } from './coverage.js';
 import { CONTRIB_OPS, DEVICE_OPS, deviceOp, releaseOpCaches } from './ops/registry.js';
 import { sameAs, type OpCall } from './ops/types.js';
+import type { NodeOverride } from './autodiff/types.js';
+import type { Tape } from './autodiff/tape.js';
 
 export interface ExecNode {
   name: string;
@@ -53,6 +55,10 @@ export class UnsupportedOpsError extends Error {
 export interface RunOptions {
   /** Intermediate values to return as well as the graph outputs (debugging). */
   fetch?: string[];
+  /** Nodes (by name) whose op is replaced for this run: how tuners inject adapters. */
+  overrides?: ReadonlyMap<string, NodeOverride>;
+  /** Records what the backward needs; see autodiff/tape.ts. */
+  tape?: Tape;
 }
 
 /** Host folding is for shape arithmetic, not for weights: above this many elements, use the device. */
@@ -96,6 +102,7 @@ export class Executor {
   async run(feeds: Record<string, Tensor>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
     if (this.disposed) throw new Error('this executor was disposed');
     this.checkFeeds(feeds);
+    opts.tape?.begin(this.backend);
     const sig = this.graph.inputs.map((i) => `${i.name}:${feeds[i.name]?.dims.join('x')}`).join('|');
     const cached = this.plans.get(sig);
     const plan: Plan = cached ?? { statics: new Map(), staticNodes: new Set() };
@@ -117,7 +124,10 @@ export class Executor {
           plan.staticNodes.add(i); // folded already while another signature's plan was built
           return;
         }
-        const outs = this.evaluate(node, values, kind !== 'dynamic').map((t) => t && this.promote(t));
+        const override = opts.overrides?.get(node.name);
+        const ins = node.inputs.map((v) => (v ? lookup(values, v, node) : undefined));
+        const outs = this.evaluate(node, ins, kind !== 'dynamic', override).map((t) => t && this.promote(t));
+        opts.tape?.record(node, this.opsetOf(node), ins, outs, override);
         dropUnnamed(node, outs);
         node.outputs.forEach((name, k) => {
           const t = outs[k];
@@ -249,22 +259,25 @@ export class Executor {
   }
 
   /** `isStatic`: computed once per plan, so host folding may take larger inputs. */
-  private evaluate(node: ExecNode, values: Map<string, Tensor>, isStatic: boolean): (Tensor | undefined)[] {
-    const inputs = node.inputs.map((v) => (v ? lookup(values, v, node) : undefined));
-    const opset = this.graph.opsets[node.domain] ?? this.graph.opsets[''];
+  private evaluate(node: ExecNode, inputs: (Tensor | undefined)[], isStatic: boolean, override?: NodeOverride): (Tensor | undefined)[] {
+    const opset = this.opsetOf(node);
     const where = `${node.opType} node '${node.name}'`;
     const defaultDomain = node.domain === '' || node.domain === 'ai.onnx';
     const host = defaultDomain ? HOST_OPS[node.opType] : undefined;
-    const op = deviceOp(node.domain, node.opType);
+    const op = override?.forward ?? deviceOp(node.domain, node.opType);
     const limit = isStatic && !op ? Infinity : HOST_FOLD_LIMIT;
     const allHost = inputs.every((t) => !t || (t.location === 'cpu' && t.size <= limit));
-    if (host && (allHost || node.opType === 'Shape')) {
+    if (host && !override && (allHost || node.opType === 'Shape')) {
       const hv = inputs.map((t) => (!t ? undefined : node.opType === 'Shape' ? shapeOnly(t) : fromHostTensor(t)));
       return wrap(where, () => host(hv, node.attributes, opset).map(toTensor));
     }
     if (!op) throw new Error(`${where}: no device implementation, and its inputs are not host constants`);
     const call: OpCall = { backend: this.backend, where, attrs: node.attributes, opset, inputs, outputCount: node.outputs.length };
     return wrap(where, () => op(call));
+  }
+
+  private opsetOf(node: ExecNode): number {
+    return this.graph.opsets[node.domain] ?? this.graph.opsets[''];
   }
 
   private checkFeeds(feeds: Record<string, Tensor>): void {

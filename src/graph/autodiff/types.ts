@@ -46,3 +46,16 @@ export class NoGradientError extends Error {
     this.name = 'NoGradientError';
   }
 }
+
+/**
+ * A node whose op a tuner replaces for a run (a LoRA-wrapped MatMul): its forward, and a
+ * gradient giving the node's input gradients plus those of the tensors the override owns
+ * (lora_A, lora_B), keyed by the override's own names.
+ */
+export interface NodeOverride {
+  forward: (c: import('../ops/types.js').OpCall) => (Tensor | undefined)[];
+  saves: GradRule['saves'];
+  /** The override holds trainable tensors: its outputs depend on them. */
+  trainable: boolean;
+  grad(c: GradCall, own: Own): { inputs: (Tensor | undefined)[]; params: Record<string, Tensor> };
+}

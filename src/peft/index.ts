@@ -1,0 +1,4 @@
+/** The PEFT layer: configs with PEFT's field names, target matching, LoRA injection. */
+export { getPeftModel, PeftModel, peftName, type LoraAdapter, type AdaptedModule, type Gradients, type GradientsOptions, type PeftModelOptions } from './model.js';
+export { parseLoraConfig, toPeftJson, LoraConfigError, type LoraConfig, type ParsedLoraConfig, type TaskType } from './config.js';
+export { matchTargets, LoraTargetError, type LoraMatch, type MatchResult } from './match.js';

@@ -1,0 +1,251 @@
+/**
+ * `getPeftModel(model, config)`: a loaded ONNX model with LoRA adapters on its target
+ * modules. It runs like the model (`run(feeds)`), computes adapter gradients
+ * (`computeGradients(batch)`), and names every adapter tensor as PEFT does
+ * (`base_model.model.<module path>.lora_A.weight`), so adapters move between PEFT and
+ * webpeft unchanged. The base model's weights are never written.
+ */
+import { Tape } from '../graph/autodiff/tape.js';
+import type { NodeOverride } from '../graph/autodiff/types.js';
+import type { RunOptions } from '../graph/executor.js';
+import type { Model } from '../graph/model.js';
+import type { LoraTarget } from '../graph/targets.js';
+import type { DropoutSpec } from '../tensor/backend.js';
+import { fmtDims, sameDims } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { causalLmLoss, sequenceClassificationLoss, type LossResult } from '../train/losses.js';
+import { parseLoraConfig, type LoraConfig } from './config.js';
+import { initLora, seededRandom } from './lora/init.js';
+import { loraOverride, type LoraModule } from './lora/override.js';
+import { matchTargets } from './match.js';
+
+/** One adapted module: where it sits and its tensors on the backend. */
+export interface AdaptedModule extends LoraModule {
+  target: LoraTarget;
+  r: number;
+  alpha: number;
+}
+
+export interface LoraAdapter {
+  name: string;
+  config: LoraConfig;
+  /** By module path, in graph order. */
+  modules: Map<string, AdaptedModule>;
+  warnings: string[];
+}
+
+export interface PeftModelOptions {
+  /** Seed for the initial adapter weights (default 0). */
+  seed?: number;
+}
+
+export interface GradientsOptions {
+  /** Dropout seed for this step; the same seed gives the same masks (default 0). */
+  seed?: number;
+}
+
+export interface Gradients {
+  loss: number;
+  /** Label positions (causal LM) or rows (classification) that counted. */
+  tokens: number;
+  /** By PEFT tensor name: `base_model.model.<path>.lora_A.weight` (r, in) and `.lora_B.weight` (out, r). Caller owns them. */
+  grads: Record<string, Tensor>;
+}
+
+/** PEFT's state-dict names for a module's adapter tensors (no adapter name, as PEFT saves them). */
+export const peftName = (path: string, which: 'lora_A' | 'lora_B') => `base_model.model.${path}.${which}.weight`;
+
+export class PeftModel {
+  private readonly adapters = new Map<string, LoraAdapter>();
+  private active: string;
+  private disabled = false;
+
+  constructor(
+    readonly base: Model,
+    config: LoraConfig | Record<string, unknown>,
+    adapterName = 'default',
+    opts: PeftModelOptions = {},
+  ) {
+    this.active = adapterName;
+    this.addAdapter(adapterName, config, opts);
+  }
+
+  get activeAdapter(): string {
+    return this.active;
+  }
+
+  adapter(name = this.active): LoraAdapter {
+    const a = this.adapters.get(name);
+    if (!a) throw new Error(`no adapter '${name}'; adapters: ${[...this.adapters.keys()].join(', ') || '(none)'}`);
+    return a;
+  }
+
+  /** Adds an adapter with freshly initialised weights (PEFT's init_lora_weights). */
+  addAdapter(name: string, config: LoraConfig | Record<string, unknown>, opts: PeftModelOptions = {}): LoraAdapter {
+    if (this.adapters.has(name)) throw new Error(`an adapter named '${name}' exists already`);
+    const parsed = parseLoraConfig(config as Record<string, unknown>);
+    refuseUnsupported(parsed.config);
+    const { matches, warnings } = matchTargets(this.base.targets(), parsed.config);
+    const rand = seededRandom(opts.seed ?? 0);
+    const modules = new Map<string, AdaptedModule>();
+    for (const m of matches) {
+      const t = m.target;
+      const init = initLora(parsed.config.initLoraWeights, m.r, t.inFeatures, t.outFeatures, rand);
+      const b = this.base.backend;
+      modules.set(t.path, { target: t, r: m.r, alpha: m.alpha, scaling: m.scaling, a: b.upload(init.a), b: b.upload(init.b) });
+    }
+    const adapter = { name, config: parsed.config, modules, warnings: [...parsed.warnings, ...warnings] };
+    this.adapters.set(name, adapter);
+    return adapter;
+  }
+
+  setAdapter(name: string): void {
+    this.adapter(name);
+    this.active = name;
+  }
+
+  /** Runs the base model alone until `enableAdapters()`. */
+  disableAdapters(): void {
+    this.disabled = true;
+  }
+
+  enableAdapters(): void {
+    this.disabled = false;
+  }
+
+  /** The adapter's tensors by PEFT name (views of the live tensors: dispose them when done). */
+  adapterTensors(name = this.active): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [path, m] of this.adapter(name).modules) {
+      out[peftName(path, 'lora_A')] = this.base.backend.reshape(m.a, m.a.dims);
+      out[peftName(path, 'lora_B')] = this.base.backend.reshape(m.b, m.b.dims);
+    }
+    return out;
+  }
+
+  /**
+   * Replaces adapter tensors by PEFT name (a PEFT state dict, or an optimizer's update).
+   * Every name must belong to the adapter and match its shape; nothing changes on error.
+   */
+  setAdapterTensors(tensors: Record<string, Tensor>, name = this.active): void {
+    const adapter = this.adapter(name);
+    const byName = new Map<string, [AdaptedModule, 'a' | 'b']>();
+    for (const [path, m] of adapter.modules) {
+      byName.set(peftName(path, 'lora_A'), [m, 'a']);
+      byName.set(peftName(path, 'lora_B'), [m, 'b']);
+    }
+    for (const [key, t] of Object.entries(tensors)) {
+      const slot = byName.get(key);
+      if (!slot) throw new Error(`adapter '${name}' has no tensor '${key}'; its tensors are named like '${byName.keys().next().value}'`);
+      const want = slot[0][slot[1]].dims;
+      if (!sameDims(t.dims, want) || t.dtype !== 'float32') {
+        throw new Error(`adapter '${name}' tensor '${key}': expected float32 ${fmtDims(want)}, got ${t.dtype} ${fmtDims(t.dims)}`);
+      }
+    }
+    for (const [key, t] of Object.entries(tensors)) {
+      const [m, which] = byName.get(key)!;
+      const old = m[which];
+      m[which] = this.base.backend.upload(t);
+      if (m[which] === t) m[which] = this.base.backend.reshape(t, t.dims); // cpu upload returns t: hold our own handle
+      old.dispose();
+    }
+  }
+
+  private overrides(dropout: ((i: number) => DropoutSpec | undefined) | undefined, trainable: boolean): Map<string, NodeOverride> {
+    const map = new Map<string, NodeOverride>();
+    if (this.disabled) return map;
+    let i = 0;
+    for (const m of this.adapter().modules.values()) {
+      map.set(m.target.node, loraOverride(m.target.opType, m, { dropout: dropout?.(i++), trainable }));
+    }
+    return map;
+  }
+
+  /** Inference with the active adapter (no dropout). */
+  run(feeds: Record<string, Tensor>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
+    return this.base.run(feeds, { ...opts, overrides: this.overrides(undefined, false) });
+  }
+
+  /**
+   * One forward and backward: the loss on `batch` (the model's inputs plus optional
+   * `labels`) and the gradient of every adapter tensor. Causal LM labels default to
+   * `input_ids` and are shifted inside; -100 marks positions that do not count.
+   */
+  async computeGradients(batch: Record<string, Tensor>, opts: GradientsOptions = {}): Promise<Gradients> {
+    const { labels, ...feeds } = batch;
+    const adapter = this.adapter();
+    const p = adapter.config.loraDropout;
+    const seed = opts.seed ?? 0;
+    const dropout = p > 0 ? (i: number) => ({ p, seed: (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0 }) : undefined;
+    const tape = new Tape();
+    const outputs = await this.base.run(feeds, { overrides: this.overrides(dropout, true), tape });
+    const logitsName = 'logits' in outputs ? 'logits' : this.base.outputs[0].name;
+    const logits = outputs[logitsName];
+    let loss: LossResult | undefined;
+    try {
+      loss = this.loss(logits, labels ?? feeds.input_ids, adapter.config.taskType);
+      const byNode = tape.backward({ [logitsName]: loss.dLogits });
+      const grads: Record<string, Tensor> = {};
+      for (const [path, m] of adapter.modules) {
+        const g = byNode[m.target.node];
+        if (!g) continue; // no gradient reached this module (it does not feed the logits)
+        grads[peftName(path, 'lora_A')] = g.lora_A;
+        grads[peftName(path, 'lora_B')] = g.lora_B;
+      }
+      const value = (await loss.loss.toArray())[0];
+      return { loss: value, tokens: loss.tokens, grads };
+    } finally {
+      tape.dispose();
+      loss?.loss.dispose();
+      loss?.dLogits.dispose();
+      for (const t of Object.values(outputs)) t.dispose();
+    }
+  }
+
+  private loss(logits: Tensor, labels: Tensor | undefined, task: string | undefined): LossResult {
+    const b = this.base.backend;
+    const kind = task ?? (logits.rank === 3 ? 'CAUSAL_LM' : 'SEQ_CLS');
+    if (!labels) throw new Error(`computeGradients: ${kind} needs labels (or input_ids for a causal LM)`);
+    if (kind === 'CAUSAL_LM') return causalLmLoss(b, logits, labels);
+    if (kind === 'SEQ_CLS') return sequenceClassificationLoss(b, logits, labels);
+    throw new Error(`computeGradients: task_type '${kind}' has no loss yet (CAUSAL_LM and SEQ_CLS do)`);
+  }
+
+  /** Trainable (adapter) and total parameters, as PEFT's print_trainable_parameters counts them. */
+  trainableParameters(): { trainable: number; total: number; percent: number } {
+    let trainable = 0;
+    for (const m of this.adapter().modules.values()) trainable += m.a.size + m.b.size;
+    let base = 0;
+    for (const t of this.base.ir.initializers.values()) if (t.dtype === 'float32' || t.dtype === 'float16') base += t.size;
+    const total = base + trainable;
+    return { trainable, total, percent: (100 * trainable) / total };
+  }
+
+  /** `trainable params: 8,192 || all params: 124,448,000 || trainable%: 0.0066`, and logs it. */
+  printTrainableParameters(): string {
+    const { trainable, total, percent } = this.trainableParameters();
+    const line = `trainable params: ${trainable.toLocaleString('en-US')} || all params: ${total.toLocaleString('en-US')} || trainable%: ${percent.toFixed(4)}`;
+    console.log(line);
+    return line;
+  }
+
+  /** Frees the adapters' tensors (the base model stays loaded). */
+  dispose(): void {
+    for (const a of this.adapters.values()) for (const m of a.modules.values()) (m.a.dispose(), m.b.dispose());
+    this.adapters.clear();
+  }
+}
+
+/** Config features that add trainable tensors webpeft does not train yet: refused, never ignored. */
+function refuseUnsupported(c: LoraConfig): void {
+  if (c.bias !== 'none') throw new Error(`LoraConfig.bias: '${c.bias}' (trainable biases) is not supported yet; use 'none'`);
+  if (c.modulesToSave?.length) {
+    throw new Error(`LoraConfig.modules_to_save: trainable full copies (${c.modulesToSave.join(', ')}) are not supported yet`);
+  }
+}
+
+export function getPeftModel(
+  model: Model, config: LoraConfig | Record<string, unknown>, adapterName = 'default', opts: PeftModelOptions = {},
+): PeftModel {
+  return new PeftModel(model, config, adapterName, opts);
+}
