@@ -59,6 +59,8 @@ export interface RunOptions {
   overrides?: ReadonlyMap<string, NodeOverride>;
   /** Records what the backward needs; see autodiff/tape.ts. */
   tape?: Tape;
+  /** Values for initializers made variable (`makeVariable`): trainable copies, by initializer name. */
+  params?: ReadonlyMap<string, Tensor>;
 }
 
 /** Host folding is for shape arithmetic, not for weights: above this many elements, use the device. */
@@ -80,6 +82,8 @@ export class Executor {
   /** value name → index of the last node that reads it. */
   private readonly lastUse = new Map<string, number>();
   private disposed = false;
+  /** Initializers that may be replaced per run (trainable): never folded into constants. */
+  private readonly variables = new Set<string>();
 
   constructor(
     readonly graph: ExecGraph,
@@ -92,6 +96,34 @@ export class Executor {
       this.constants.set(name, this.promote(upload ? backend.upload(t) : t));
     }
     graph.nodes.forEach((n, i) => n.inputs.forEach((v) => v && this.lastUse.set(v, i)));
+  }
+
+  /**
+   * Lets `names` (initializers) change between runs: what was folded from them is
+   * dropped and recomputed per run, and `run`'s `params` may replace their values. A run
+   * without a param uses the initializer itself.
+   */
+  makeVariable(names: Iterable<string>): void {
+    const add = [...names].filter((n) => !this.variables.has(n));
+    for (const name of add) {
+      if (!this.graph.initializers.has(name)) throw new Error(`makeVariable: '${name}' is not an initializer of this model`);
+    }
+    if (add.length === 0) return;
+    for (const name of add) this.variables.add(name);
+    // Folded values may depend on them: forget every fold and plan (they rebuild on the next run).
+    for (const [name, t] of this.constants) {
+      if (this.graph.initializers.has(name)) continue;
+      t.dispose();
+      this.constants.delete(name);
+    }
+    for (const plan of this.plans.values()) for (const t of plan.statics.values()) t.dispose();
+    this.plans.clear();
+    this.shapeStatic.clear();
+  }
+
+  /** The executor's copy of an initializer (on the backend): for checks that weights stay frozen. */
+  constant(name: string): Tensor | undefined {
+    return this.constants.get(name);
   }
 
   /** Per-signature plans built so far (a new input shape builds one). */
@@ -112,7 +144,7 @@ export class Executor {
       owned.add(k); // the run owns (and frees) the widened copy; the caller's tensor is left alone
       return [k, this.backend.cast(t, 'float32')] as const;
     });
-    const values = new Map<string, Tensor>([...this.constants, ...plan.statics, ...inputs]);
+    const values = new Map<string, Tensor>([...this.constants, ...plan.statics, ...inputs, ...this.checkParams(opts.params)]);
     const keep = new Set([...this.graph.outputs.map((o) => o.name), ...(opts.fetch ?? [])]);
     const { live, lastUse } = cached ? this.schedule(plan, keep) : { live: undefined, lastUse: this.lastUse };
     const result: Record<string, Tensor> = {};
@@ -185,7 +217,7 @@ export class Executor {
     if (node.opType === 'RandomNormalLike' || node.opType === 'Dropout') return 'dynamic';
     let kind: 'const' | 'shape' = 'const';
     for (const v of node.inputs) {
-      if (!v || this.constants.has(v)) continue;
+      if (!v || (this.constants.has(v) && !this.variables.has(v))) continue;
       if (!this.shapeStatic.has(v)) return 'dynamic';
       kind = 'shape';
     }
@@ -274,6 +306,18 @@ export class Executor {
     if (!op) throw new Error(`${where}: no device implementation, and its inputs are not host constants`);
     const call: OpCall = { backend: this.backend, where, attrs: node.attributes, opset, inputs, outputCount: node.outputs.length };
     return wrap(where, () => op(call));
+  }
+
+  private checkParams(params: ReadonlyMap<string, Tensor> | undefined): [string, Tensor][] {
+    if (!params) return [];
+    for (const [name, t] of params) {
+      if (!this.variables.has(name)) throw new Error(`param '${name}' is not a variable initializer (call makeVariable first)`);
+      const init = this.graph.initializers.get(name)!;
+      if (t.dtype !== 'float32' || t.dims.join() !== init.dims.join()) {
+        throw new Error(`param '${name}': expected float32 ${fmtDims(init.dims)}, got ${t.dtype} ${fmtDims(t.dims)}`);
+      }
+    }
+    return [...params];
   }
 
   private opsetOf(node: ExecNode): number {

@@ -64,6 +64,16 @@ export class Model {
     return this.executor.run(feeds, opts);
   }
 
+  /** Lets these initializers be replaced per run (`run`'s `params`) and differentiated: see Executor.makeVariable. */
+  makeTrainable(names: Iterable<string>): void {
+    this.executor.makeVariable(names);
+  }
+
+  /** The backend's copy of a weight; training never writes it (tests read it back to check). */
+  weight(name: string): Tensor | undefined {
+    return this.executor.constant(name);
+  }
+
   /** Frees the weights and cached plans on the backend. The backend itself stays usable. */
   dispose(): void {
     if (this.disposed) return;

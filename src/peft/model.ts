@@ -17,6 +17,7 @@ import { causalLmLoss, sequenceClassificationLoss, type LossResult } from '../tr
 import { parseLoraConfig, type LoraConfig } from './config.js';
 import { initLora, seededRandom } from './lora/init.js';
 import { loraOverride, type LoraModule } from './lora/override.js';
+import { fullPeftName, fullTensorNames, trainableCopy } from './fullTensors.js';
 import { matchTargets } from './match.js';
 
 /** One adapted module: where it sits and its tensors on the backend. */
@@ -31,6 +32,8 @@ export interface LoraAdapter {
   config: LoraConfig;
   /** By module path, in graph order. */
   modules: Map<string, AdaptedModule>;
+  /** Trainable full copies (modules_to_save, trained biases) by initializer name. */
+  full: Map<string, Tensor>;
   warnings: string[];
 }
 
@@ -84,7 +87,6 @@ export class PeftModel {
   addAdapter(name: string, config: LoraConfig | Record<string, unknown>, opts: PeftModelOptions = {}): LoraAdapter {
     if (this.adapters.has(name)) throw new Error(`an adapter named '${name}' exists already`);
     const parsed = parseLoraConfig(config as Record<string, unknown>);
-    refuseUnsupported(parsed.config);
     const { matches, warnings } = matchTargets(this.base.targets(), parsed.config);
     const rand = seededRandom(opts.seed ?? 0);
     const modules = new Map<string, AdaptedModule>();
@@ -94,7 +96,10 @@ export class PeftModel {
       const b = this.base.backend;
       modules.set(t.path, { target: t, r: m.r, alpha: m.alpha, scaling: m.scaling, a: b.upload(init.a), b: b.upload(init.b) });
     }
-    const adapter = { name, config: parsed.config, modules, warnings: [...parsed.warnings, ...warnings] };
+    const fullNames = fullTensorNames(this.base, parsed.config, matches.map((m) => m.target));
+    this.base.makeTrainable(fullNames);
+    const full = new Map(fullNames.map((n) => [n, trainableCopy(this.base, n)]));
+    const adapter = { name, config: parsed.config, modules, full, warnings: [...parsed.warnings, ...warnings] };
     this.adapters.set(name, adapter);
     return adapter;
   }
@@ -120,6 +125,7 @@ export class PeftModel {
       out[peftName(path, 'lora_A')] = this.base.backend.reshape(m.a, m.a.dims);
       out[peftName(path, 'lora_B')] = this.base.backend.reshape(m.b, m.b.dims);
     }
+    for (const [init, t] of this.adapter(name).full) out[fullPeftName(init)] = this.base.backend.reshape(t, t.dims);
     return out;
   }
 
@@ -129,24 +135,21 @@ export class PeftModel {
    */
   setAdapterTensors(tensors: Record<string, Tensor>, name = this.active): void {
     const adapter = this.adapter(name);
-    const byName = new Map<string, [AdaptedModule, 'a' | 'b']>();
-    for (const [path, m] of adapter.modules) {
-      byName.set(peftName(path, 'lora_A'), [m, 'a']);
-      byName.set(peftName(path, 'lora_B'), [m, 'b']);
-    }
+    const slots = slotsOf(adapter);
     for (const [key, t] of Object.entries(tensors)) {
-      const slot = byName.get(key);
-      if (!slot) throw new Error(`adapter '${name}' has no tensor '${key}'; its tensors are named like '${byName.keys().next().value}'`);
-      const want = slot[0][slot[1]].dims;
+      const slot = slots.get(key);
+      if (!slot) throw new Error(`adapter '${name}' has no tensor '${key}'; its tensors are named like '${slots.keys().next().value}'`);
+      const want = slot.get().dims;
       if (!sameDims(t.dims, want) || t.dtype !== 'float32') {
         throw new Error(`adapter '${name}' tensor '${key}': expected float32 ${fmtDims(want)}, got ${t.dtype} ${fmtDims(t.dims)}`);
       }
     }
     for (const [key, t] of Object.entries(tensors)) {
-      const [m, which] = byName.get(key)!;
-      const old = m[which];
-      m[which] = this.base.backend.upload(t);
-      if (m[which] === t) m[which] = this.base.backend.reshape(t, t.dims); // cpu upload returns t: hold our own handle
+      const slot = slots.get(key)!;
+      const old = slot.get();
+      let mine = this.base.backend.upload(t);
+      if (mine === t) mine = this.base.backend.reshape(t, t.dims); // cpu upload returns t: hold our own handle
+      slot.set(mine);
       old.dispose();
     }
   }
@@ -161,9 +164,14 @@ export class PeftModel {
     return map;
   }
 
+  /** Values for the active adapter's full tensors (none while adapters are disabled: the base's own). */
+  private params(): Map<string, Tensor> {
+    return this.disabled ? new Map() : new Map(this.adapter().full);
+  }
+
   /** Inference with the active adapter (no dropout). */
   run(feeds: Record<string, Tensor>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
-    return this.base.run(feeds, { ...opts, overrides: this.overrides(undefined, false) });
+    return this.base.run(feeds, { ...opts, overrides: this.overrides(undefined, false), params: this.params() });
   }
 
   /**
@@ -177,15 +185,17 @@ export class PeftModel {
     const p = adapter.config.loraDropout;
     const seed = opts.seed ?? 0;
     const dropout = p > 0 ? (i: number) => ({ p, seed: (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0 }) : undefined;
-    const tape = new Tape();
-    const outputs = await this.base.run(feeds, { overrides: this.overrides(dropout, true), tape });
+    if (this.disabled) throw new Error('computeGradients: adapters are disabled; call enableAdapters() first');
+    const tape = new Tape([...adapter.full.keys()]);
+    const outputs = await this.base.run(feeds, { overrides: this.overrides(dropout, true), tape, params: this.params() });
     const logitsName = 'logits' in outputs ? 'logits' : this.base.outputs[0].name;
     const logits = outputs[logitsName];
     let loss: LossResult | undefined;
     try {
       loss = this.loss(logits, labels ?? feeds.input_ids, adapter.config.taskType);
-      const byNode = tape.backward({ [logitsName]: loss.dLogits });
+      const { overrides: byNode, values } = tape.backward({ [logitsName]: loss.dLogits });
       const grads: Record<string, Tensor> = {};
+      for (const [init, g] of Object.entries(values)) grads[fullPeftName(init)] = g;
       for (const [path, m] of adapter.modules) {
         const g = byNode[m.target.node];
         if (!g) continue; // no gradient reached this module (it does not feed the logits)
@@ -215,9 +225,13 @@ export class PeftModel {
   trainableParameters(): { trainable: number; total: number; percent: number } {
     let trainable = 0;
     for (const m of this.adapter().modules.values()) trainable += m.a.size + m.b.size;
+    for (const t of this.adapter().full.values()) trainable += t.size;
     let base = 0;
     for (const t of this.base.ir.initializers.values()) if (t.dtype === 'float32' || t.dtype === 'float16') base += t.size;
-    const total = base + trainable;
+    // Full copies replace base tensors in the count, as PEFT counts a module's copy once.
+    let copied = 0;
+    for (const t of this.adapter().full.values()) copied += t.size;
+    const total = base - copied + trainable;
     return { trainable, total, percent: (100 * trainable) / total };
   }
 
@@ -231,17 +245,30 @@ export class PeftModel {
 
   /** Frees the adapters' tensors (the base model stays loaded). */
   dispose(): void {
-    for (const a of this.adapters.values()) for (const m of a.modules.values()) (m.a.dispose(), m.b.dispose());
+    for (const a of this.adapters.values()) {
+      for (const m of a.modules.values()) (m.a.dispose(), m.b.dispose());
+      for (const t of a.full.values()) t.dispose();
+    }
     this.adapters.clear();
   }
 }
 
-/** Config features that add trainable tensors webpeft does not train yet: refused, never ignored. */
-function refuseUnsupported(c: LoraConfig): void {
-  if (c.bias !== 'none') throw new Error(`LoraConfig.bias: '${c.bias}' (trainable biases) is not supported yet; use 'none'`);
-  if (c.modulesToSave?.length) {
-    throw new Error(`LoraConfig.modules_to_save: trainable full copies (${c.modulesToSave.join(', ')}) are not supported yet`);
+interface Slot {
+  get(): Tensor;
+  set(t: Tensor): void;
+}
+
+/** Every trainable tensor of an adapter by PEFT name, with a way to replace it. */
+function slotsOf(adapter: LoraAdapter): Map<string, Slot> {
+  const slots = new Map<string, Slot>();
+  for (const [path, m] of adapter.modules) {
+    slots.set(peftName(path, 'lora_A'), { get: () => m.a, set: (t) => (m.a = t) });
+    slots.set(peftName(path, 'lora_B'), { get: () => m.b, set: (t) => (m.b = t) });
   }
+  for (const init of adapter.full.keys()) {
+    slots.set(fullPeftName(init), { get: () => adapter.full.get(init)!, set: (t) => adapter.full.set(init, t) });
+  }
+  return slots;
 }
 
 export function getPeftModel(

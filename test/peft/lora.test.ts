@@ -2,7 +2,8 @@
  * LoRA on the ONNX fixtures against PyTorch (test/fixtures/lora, made by
  * scripts/fixtures/make_lora_fixtures.py with PEFT's semantics, in float64): the same
  * base weights, the same A and B (B ≠ 0), the same batch must give the same logits, loss
- * and lora_A / lora_B gradients, on the cpu and webgpu backends. Plus PEFT's invariants.
+ * and lora_A / lora_B gradients (and the BERT classifier's, trained as modules_to_save),
+ * on the cpu and webgpu backends. Plus PEFT's invariants and frozen base weights.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -41,11 +42,11 @@ const toTensor = (r: RefTensor) =>
 
 const feedsOf = (ref: Ref) => Object.fromEntries(Object.entries(ref.inputs).map(([k, v]) => [k, toTensor(v)]));
 
-/** The classifier head as a trainable full copy (modules_to_save) is not supported yet: LoRA tensors only. */
-const loraOnly = (c: RefCase) => ({
-  config: { ...c.config, modules_to_save: null },
-  adapter: Object.fromEntries(Object.entries(c.adapter).filter(([k]) => k.includes('.lora_')).map(([k, v]) => [k, toTensor(v)])),
-  grads: Object.entries(c.grads).filter(([k]) => k.includes('.lora_')),
+/** The fixture's config, its adapter tensors (LoRA, plus the BERT classifier as modules_to_save) and their gradients. */
+const caseOf = (c: RefCase) => ({
+  config: c.config,
+  adapter: Object.fromEntries(Object.entries(c.adapter).map(([k, v]) => [k, toTensor(v)])),
+  grads: Object.entries(c.grads),
 });
 
 /** Positions whose logits are comparable: rows × tokens with attention_mask 1 (padded query rows are float noise). */
@@ -77,7 +78,7 @@ function suite(backend: () => Promise<Backend>) {
       const c = ref.cases.find((x) => x.name === caseName)!;
       const b = await backend();
       const base = await loadModel(ref.onnx, { backend: b });
-      const { config, adapter, grads: wantGrads } = loraOnly(c);
+      const { config, adapter, grads: wantGrads } = caseOf(c);
       const peft = getPeftModel(base, config);
       peft.setAdapterTensors(adapter);
       const feeds = feedsOf(ref);
@@ -112,7 +113,7 @@ function suite(backend: () => Promise<Backend>) {
     const peft = getPeftModel(base, { r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_fc'] }, 'default', { seed: 7 });
     // PEFT's default init: A random, B zero — a no-op until trained.
     expect(scaleError(await (await peft.run(feeds)).logits.toArray(), plain)).toBe(0);
-    peft.setAdapterTensors(pick(loraOnly(ref.cases[0]).adapter, 'c_attn', 'c_fc'));
+    peft.setAdapterTensors(pick(caseOf(ref.cases[0]).adapter, 'c_attn', 'c_fc'));
     const adapted = await (await peft.run(feeds)).logits.toArray();
     expect(scaleError(adapted, plain)).toBeGreaterThan(1e-3);
     peft.disableAdapters();

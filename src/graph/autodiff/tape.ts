@@ -41,6 +41,11 @@ export class Tape {
   private backend: Backend | undefined;
   private used = false;
 
+  /** `watch`: value names (variable initializers) whose gradients `backward` returns too. */
+  constructor(private readonly watch: readonly string[] = []) {
+    for (const name of watch) this.tainted.add(name);
+  }
+
   /** Called by the executor after each node it evaluates. */
   record(node: ExecNode, opset: number, inputs: (Tensor | undefined)[], outputs: (Tensor | undefined)[], override?: NodeOverride): void {
     const wants = node.inputs.map((v, i) => !!v && this.tainted.has(v) && isFloat(inputs[i]));
@@ -84,16 +89,18 @@ export class Tape {
   }
 
   /**
-   * Gradients of the overrides' tensors, given dL/d(output) for some graph values (the
-   * caller keeps ownership of `seeds`). Returns `{ node name → { param → gradient } }`.
-   * The tape's saved values are freed; it cannot be replayed.
+   * Gradients given dL/d(output) for some graph values (the caller keeps ownership of
+   * `seeds`): `overrides` by node name → { param → gradient }, `values` by watched name
+   * (a watched value no gradient reached is absent). The tape's saved values are freed;
+   * it cannot be replayed.
    */
-  backward(seeds: Record<string, Tensor>): Record<string, Record<string, Tensor>> {
+  backward(seeds: Record<string, Tensor>): { overrides: Record<string, Record<string, Tensor>>; values: Record<string, Tensor> } {
     const b = this.backend;
     if (!b) throw new Error('Tape: nothing was recorded');
     const grads = new Map<string, Tensor>();
     for (const [name, t] of Object.entries(seeds)) grads.set(name, sameAs(b, t));
     const result: Record<string, Record<string, Tensor>> = {};
+    const values: Record<string, Tensor> = {};
     try {
       for (let i = this.entries.length - 1; i >= 0; i--) {
         const e = this.entries[i];
@@ -103,12 +110,16 @@ export class Tape {
         for (const t of dOutputs) t?.dispose();
         this.free(e);
       }
+      for (const name of this.watch) {
+        const g = grads.get(name);
+        if (g) (values[name] = g), grads.delete(name);
+      }
     } finally {
       for (const t of grads.values()) t.dispose();
       for (const e of this.entries) this.free(e);
       this.entries.length = 0;
     }
-    return result;
+    return { overrides: result, values };
   }
 
   private step(
