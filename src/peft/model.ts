@@ -5,7 +5,6 @@
  * (`base_model.model.<module path>.lora_A.weight`), so adapters move between PEFT and
  * webpeft unchanged. The base model's weights are never written.
  */
-import { Tape } from '../graph/autodiff/tape.js';
 import type { NodeOverride } from '../graph/autodiff/types.js';
 import type { RunOptions } from '../graph/executor.js';
 import type { Model } from '../graph/model.js';
@@ -13,12 +12,12 @@ import type { LoraTarget } from '../graph/targets.js';
 import type { DropoutSpec } from '../tensor/backend.js';
 import { fmtDims, sameDims } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { causalLmLoss, sequenceClassificationLoss, type LossResult } from '../train/losses.js';
 import { parseLoraConfig, type LoraConfig } from './config.js';
 import { initLora, seededRandom } from './lora/init.js';
 import { loraOverride, type LoraModule } from './lora/override.js';
 import { fullPeftName, fullTensorNames, trainableCopy } from './fullTensors.js';
 import { matchTargets } from './match.js';
+import { gradientStep } from './step.js';
 
 /** One adapted module: where it sits and its tensors on the backend. */
 export interface AdaptedModule extends LoraModule {
@@ -180,45 +179,23 @@ export class PeftModel {
    * `input_ids` and are shifted inside; -100 marks positions that do not count.
    */
   async computeGradients(batch: Record<string, Tensor>, opts: GradientsOptions = {}): Promise<Gradients> {
-    const { labels, ...feeds } = batch;
+    if (this.disabled) throw new Error('computeGradients: adapters are disabled; call enableAdapters() first');
     const adapter = this.adapter();
     const p = adapter.config.loraDropout;
     const seed = opts.seed ?? 0;
     const dropout = p > 0 ? (i: number) => ({ p, seed: (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0 }) : undefined;
-    if (this.disabled) throw new Error('computeGradients: adapters are disabled; call enableAdapters() first');
-    const tape = new Tape([...adapter.full.keys()]);
-    const outputs = await this.base.run(feeds, { overrides: this.overrides(dropout, true), tape, params: this.params() });
-    const logitsName = 'logits' in outputs ? 'logits' : this.base.outputs[0].name;
-    const logits = outputs[logitsName];
-    let loss: LossResult | undefined;
-    try {
-      loss = this.loss(logits, labels ?? feeds.input_ids, adapter.config.taskType);
-      const { overrides: byNode, values } = tape.backward({ [logitsName]: loss.dLogits });
-      const grads: Record<string, Tensor> = {};
-      for (const [init, g] of Object.entries(values)) grads[fullPeftName(init)] = g;
-      for (const [path, m] of adapter.modules) {
-        const g = byNode[m.target.node];
-        if (!g) continue; // no gradient reached this module (it does not feed the logits)
-        grads[peftName(path, 'lora_A')] = g.lora_A;
-        grads[peftName(path, 'lora_B')] = g.lora_B;
-      }
-      const value = (await loss.loss.toArray())[0];
-      return { loss: value, tokens: loss.tokens, grads };
-    } finally {
-      tape.dispose();
-      loss?.loss.dispose();
-      loss?.dLogits.dispose();
-      for (const t of Object.values(outputs)) t.dispose();
+    const r = await gradientStep({
+      model: this.base, batch, taskType: adapter.config.taskType, overrides: this.overrides(dropout, true), params: this.params(),
+    });
+    const grads: Record<string, Tensor> = {};
+    for (const [init, g] of Object.entries(r.params)) grads[fullPeftName(init)] = g;
+    for (const [path, m] of adapter.modules) {
+      const g = r.overrides[m.target.node];
+      if (!g) continue; // no gradient reached this module (it does not feed the logits)
+      grads[peftName(path, 'lora_A')] = g.lora_A;
+      grads[peftName(path, 'lora_B')] = g.lora_B;
     }
-  }
-
-  private loss(logits: Tensor, labels: Tensor | undefined, task: string | undefined): LossResult {
-    const b = this.base.backend;
-    const kind = task ?? (logits.rank === 3 ? 'CAUSAL_LM' : 'SEQ_CLS');
-    if (!labels) throw new Error(`computeGradients: ${kind} needs labels (or input_ids for a causal LM)`);
-    if (kind === 'CAUSAL_LM') return causalLmLoss(b, logits, labels);
-    if (kind === 'SEQ_CLS') return sequenceClassificationLoss(b, logits, labels);
-    throw new Error(`computeGradients: task_type '${kind}' has no loss yet (CAUSAL_LM and SEQ_CLS do)`);
+    return { loss: r.loss, tokens: r.tokens, grads };
   }
 
   /** Trainable (adapter) and total parameters, as PEFT's print_trainable_parameters counts them. */

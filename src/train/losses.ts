@@ -3,7 +3,8 @@
  * tape can start the backward from the logits.
  *   causal LM: logits[:, :-1] predict labels[:, 1:]; mean cross-entropy over positions
  *              whose label is not -100 (prompt and padding tokens are masked that way);
- *   sequence classification: cross-entropy of (B, C) logits against class ids (B).
+ *   sequence classification: cross-entropy of (B, C) logits against class ids (B);
+ *   regression (num_labels = 1, float labels): mean squared error.
  */
 import type { Backend } from '../tensor/backend.js';
 import { fmtDims } from '../tensor/shape.js';
@@ -85,4 +86,22 @@ export function sequenceClassificationLoss(b: Backend, logits: Tensor, labels: T
     throw new Error(`${what}: labels must be (${logits.dims[0]}) class ids, got ${fmtDims(labels.dims)}`);
   }
   return rowsLoss(b, logits, hostInts(labels, what), what);
+}
+
+/** logits (B, 1) or (B), labels (B) float: mean((logits − labels)²), as transformers' regression head. */
+export function mseLoss(b: Backend, logits: Tensor, labels: Tensor): LossResult {
+  const what = 'regression (MSE) loss';
+  const B = logits.dims[0];
+  if (logits.size !== B || (logits.rank !== 1 && logits.rank !== 2)) throw new Error(`${what}: logits must be (batch, 1), got ${fmtDims(logits.dims)}`);
+  if (labels.dtype !== 'float32' || labels.size !== B) throw new Error(`${what}: labels must be float32 (${B}), got ${labels.dtype} ${fmtDims(labels.dims)}`);
+  const y = b.reshape(logits, [B]);
+  const t = b.upload(labels.rank === 1 ? labels : b.reshape(labels, [B]));
+  const diff = b.binary('sub', y, t);
+  const sq = b.binary('mul', diff, diff);
+  const loss = b.reduce('mean', sq, [0], true); // (1)
+  const scale = b.upload(new Tensor('float32', Float32Array.of(2 / B), [1]));
+  const d = b.binary('mul', diff, scale);
+  const dLogits = b.reshape(d, logits.dims);
+  for (const x of [y, t, diff, sq, scale, d]) if (x !== labels) x.dispose();
+  return { loss, dLogits, tokens: B };
 }
