@@ -32,5 +32,6 @@ export type { GraphIR, IrNode, IrValue, Dim, AttrValue } from './graph/ir.js';
 export type { LoraTarget } from './graph/targets.js';
 export { readOnnxModel, OnnxDecodeError, MIN_OPSET, MAX_OPSET, type ByteSource, type LoadOptions } from './onnx/index.js';
 export * from './peft/index.js';
-export { causalLmLoss, sequenceClassificationLoss, mseLoss, IGNORE_INDEX, type LossResult } from './train/losses.js';
+export * from './train/index.js';
+export * from './io/index.js';
 export { Tape } from './graph/autodiff/tape.js';

@@ -18,6 +18,11 @@ const URL_MOD = 'node:url';
 export const nodeFs = async () => (await import(/* @vite-ignore */ FS)) as typeof import('node:fs/promises');
 export const nodePath = async () => (await import(/* @vite-ignore */ PATH)) as typeof import('node:path');
 
+/** A file: URL as a Node path. */
+export async function fileUrlToPath(u: URL): Promise<string> {
+  return ((await import(/* @vite-ignore */ URL_MOD)) as typeof import('node:url')).fileURLToPath(u);
+}
+
 /** A URL for URL sources; undefined for a Node file path. */
 export function asUrl(src: string | URL): URL | undefined {
   if (src instanceof URL) return src;
@@ -27,7 +32,7 @@ export function asUrl(src: string | URL): URL | undefined {
 }
 
 export function bytesOf(src: ArrayBuffer | ArrayBufferView): Uint8Array {
-  if (src instanceof Uint8Array) return src;
+  // Also for a Node Buffer, whose slice() is a view, not a copy.
   if (ArrayBuffer.isView(src)) return new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
   return new Uint8Array(src);
 }
@@ -52,7 +57,7 @@ export async function readBytes(src: FileSource, label: string, fetchFn: typeof 
   if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return bytesOf(src);
   const url = asUrl(src);
   if (!url || (url.protocol === 'file:' && isNode)) {
-    const path = url ? ((await import(/* @vite-ignore */ URL_MOD)) as typeof import('node:url')).fileURLToPath(url) : (src as string);
+    const path = url ? await fileUrlToPath(url) : (src as string);
     try {
       return bytesOf(await (await nodeFs()).readFile(path));
     } catch (err) {
