@@ -22,6 +22,8 @@ export interface FullFineTuneOptions {
 export class FullFineTuneModel {
   private readonly tensors = new Map<string, Tensor>();
   readonly taskType: TaskType | undefined;
+  /** Checkpoints name what they hold; full fine-tuning has one set of tensors. */
+  readonly activeAdapter = 'full';
 
   constructor(
     readonly base: Model,

@@ -3,3 +3,4 @@ export { getPeftModel, PeftModel, peftName, type LoraAdapter, type AdaptedModule
 export { parseLoraConfig, toPeftJson, LoraConfigError, type LoraConfig, type ParsedLoraConfig, type TaskType } from './config.js';
 export { matchTargets, LoraTargetError, type LoraMatch, type MatchResult } from './match.js';
 export { fullFineTune, FullFineTuneModel, type FullFineTuneOptions } from './fullFineTune.js';
+export type { TrainableModel } from './step.js';

@@ -76,6 +76,11 @@ export class PeftModel {
     return this.active;
   }
 
+  /** The active adapter's task_type (picks the loss). */
+  get taskType(): string | undefined {
+    return this.adapter().config.taskType;
+  }
+
   adapter(name = this.active): LoraAdapter {
     const a = this.adapters.get(name);
     if (!a) throw new Error(`no adapter '${name}'; adapters: ${[...this.adapters.keys()].join(', ') || '(none)'}`);

@@ -58,3 +58,17 @@ function lossFor(model: Model, logits: Tensor, labels: Tensor | undefined, task:
   if (kind === 'SEQ_CLS') return labels.dtype === 'float32' ? mseLoss(b, logits, labels) : sequenceClassificationLoss(b, logits, labels);
   throw new Error(`computeGradients: task_type '${kind}' has no loss yet (CAUSAL_LM and SEQ_CLS do)`);
 }
+
+/** What the Trainer trains: a PeftModel, or a FullFineTuneModel. */
+export interface TrainableModel {
+  readonly base: Model;
+  /** The task that picks the loss; undefined: 3-D logits mean a causal LM. */
+  readonly taskType: string | undefined;
+  /** The adapter being trained (checkpoints record it). */
+  readonly activeAdapter: string;
+  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
+  computeGradients(batch: Record<string, Tensor>, opts?: { seed?: number }): Promise<{ loss: number; tokens: number; grads: Record<string, Tensor> }>;
+  /** Views of the live trainable tensors by name. */
+  adapterTensors(): Record<string, Tensor>;
+  setAdapterTensors(tensors: Record<string, Tensor>): void;
+}

@@ -13,7 +13,8 @@
  * the tokens of short micro-batches); since 4.46 it divides the summed loss by the step's
  * token count (`num_items_in_batch`), which is this weighting.
  */
-import type { Gradients, PeftModel } from '../peft/model.js';
+import type { Gradients } from '../peft/model.js';
+import type { TrainableModel } from '../peft/step.js';
 import type { Backend } from '../tensor/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Batch } from './metrics.js';
@@ -38,7 +39,7 @@ function scaleInto(b: Backend, x: Tensor, s: number): Tensor {
  * Runs forward and backward on every micro-batch and returns the token-weighted loss and
  * gradients (caller owns the gradients). One micro-batch returns its gradients untouched.
  */
-export async function accumulateGradients(peft: PeftModel, micro: readonly MicroBatch[]): Promise<Gradients> {
+export async function accumulateGradients(peft: TrainableModel, micro: readonly MicroBatch[]): Promise<Gradients> {
   if (micro.length === 0) throw new Error('accumulateGradients: no micro-batches');
   if (micro.length === 1) return peft.computeGradients(micro[0].batch, { seed: micro[0].seed });
   const b = peft.base.backend;

@@ -1,5 +1,5 @@
 /**
- * Evaluation: the adapter in inference mode (`PeftModel.run`, no dropout) over eval
+ * Evaluation: the adapter in inference mode (`TrainableModel.run`, no dropout) over eval
  * batches, with the training loss and task metrics:
  *   loss        mean over every counted label position (or row) of all batches, so batches
  *               of unequal size weigh by their tokens, as one big batch would;
@@ -9,7 +9,7 @@
  *               the unweighted mean over classes seen in labels or predictions of
  *               2·tp / (2·tp + fp + fn).
  */
-import type { PeftModel } from '../peft/model.js';
+import type { TrainableModel } from '../peft/step.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { causalLmLoss, IGNORE_INDEX, sequenceClassificationLoss } from './losses.js';
 
@@ -17,9 +17,9 @@ export type Batch = Record<string, Tensor>;
 
 export type TaskKind = 'CAUSAL_LM' | 'SEQ_CLS';
 
-/** The adapter's task_type, or the logits' rank when it has none (as PeftModel's loss does). */
-export function taskKind(peft: PeftModel, logits: Tensor): TaskKind {
-  const t = peft.adapter().config.taskType ?? (logits.rank === 3 ? 'CAUSAL_LM' : 'SEQ_CLS');
+/** The adapter's task_type, or the logits' rank when it has none (as TrainableModel's loss does). */
+export function taskKind(peft: TrainableModel, logits: Tensor): TaskKind {
+  const t = peft.taskType ?? (logits.rank === 3 ? 'CAUSAL_LM' : 'SEQ_CLS');
   if (t !== 'CAUSAL_LM' && t !== 'SEQ_CLS') throw new Error(`evaluate: task_type '${t}' has no metrics yet (CAUSAL_LM and SEQ_CLS do)`);
   return t;
 }
@@ -73,7 +73,7 @@ async function hostLabels(t: Tensor): Promise<number[]> {
 }
 
 /** Loss (+ perplexity, or accuracy and macro F1) of the active adapter over `batches`. */
-export async function evaluate(peft: PeftModel, batches: readonly Batch[]): Promise<Record<string, number>> {
+export async function evaluate(peft: TrainableModel, batches: readonly Batch[]): Promise<Record<string, number>> {
   if (batches.length === 0) throw new Error('evaluate: no eval batches');
   const b = peft.base.backend;
   let lossSum = 0;

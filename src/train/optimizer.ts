@@ -51,7 +51,7 @@ export class AdamW {
 
   /**
    * `params` are updated in place, so they must live on `backend` (on webgpu, device
-   * tensors; `PeftModel.adapterTensors()` gives views of the live adapter that qualify).
+   * tensors; `TrainableModel.adapterTensors()` gives views of the live adapter that qualify).
    */
   constructor(
     readonly backend: Backend,

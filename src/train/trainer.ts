@@ -1,5 +1,5 @@
 /**
- * `Trainer`: fine-tunes the active adapter of a PeftModel, with transformers' Trainer
+ * `Trainer`: fine-tunes the active adapter of a TrainableModel, with transformers' Trainer
  * defaults where it has one (AdamW lr 5e-5, betas (0.9, 0.999), eps 1e-8, no weight
  * decay, linear schedule, max_grad_norm 1.0, seed 42, 3 epochs).
  *
@@ -13,7 +13,7 @@
  * from (seed, s, j). So the same seed gives the same run, and a checkpoint needs only the
  * step count to continue the same curve (`Trainer.resume`).
  */
-import type { PeftModel } from '../peft/model.js';
+import type { TrainableModel } from '../peft/step.js';
 import { lowbias32 } from '../tensor/dropout.js';
 import { seededRandom } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -172,7 +172,7 @@ export class Trainer {
   private badEvals = 0;
   private running = false;
 
-  constructor(readonly peft: PeftModel, readonly options: TrainerOptions) {
+  constructor(readonly peft: TrainableModel, readonly options: TrainerOptions) {
     const o = options;
     if (!o.train?.length) throw new Error('Trainer: `train` needs at least one batch');
     this.accumulation = posInt(o.gradientAccumulationSteps ?? 1, 'gradientAccumulationSteps');
@@ -292,7 +292,7 @@ export class Trainer {
    * (same data and totals) to continue the same curve; the schedule is rebuilt from them and
    * entered at the checkpoint's step, as transformers does on resume.
    */
-  static resume(peft: PeftModel, checkpoint: TrainerCheckpoint, options: TrainerOptions): Trainer {
+  static resume(peft: TrainableModel, checkpoint: TrainerCheckpoint, options: TrainerOptions): Trainer {
     const c = checkpoint;
     if (options.seed !== undefined && options.seed !== c.rng.seed) {
       throw new Error(`Trainer.resume: options.seed ${options.seed} differs from the checkpoint's ${c.rng.seed}; omit it to continue the run`);

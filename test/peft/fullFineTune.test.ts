@@ -4,7 +4,7 @@
  * dB = s·dWᵀ·Aᵀ at B = 0, and against central differences of the loss.
  */
 import { describe, expect, it } from 'vitest';
-import { fullFineTune, getPeftModel, loadModel, mseLoss, Tensor } from '../../src/index.js';
+import { fullFineTune, getPeftModel, loadModel, mseLoss, Tensor, Trainer } from '../../src/index.js';
 import { CpuBackend } from '../../src/tensor/cpu/index.js';
 import { scaleError } from '../helpers/ort.js';
 
@@ -56,6 +56,17 @@ describe('full and partial fine-tuning (cpu)', () => {
       const numeric = ((await lossAt(i, 1e-2)) - (await lossAt(i, -1e-2))) / 2e-2;
       expect(Math.abs(numeric - g[i]), `entry ${i}: analytic ${g[i]} numeric ${numeric}`).toBeLessThan(2e-3 + 2e-2 * Math.abs(g[i]));
     }
+  });
+
+  it('the Trainer trains it like an adapter: the loss falls, frozen weights stay', async () => {
+    const base = await loadModel(GPT2, { backend: 'cpu' });
+    const frozen = await base.weight('transformer.h.0.attn.c_attn.weight')!.toArray();
+    const part = fullFineTune(base, { trainable: (n) => n.startsWith('transformer.h.1.') || n.endsWith('.bias') });
+    const losses: number[] = [];
+    await new Trainer(part, { train: [BATCH], maxSteps: 30, lr: 1e-2, scheduler: 'constant', onEvent: (e) => void (e.type === 'step' && losses.push(e.loss)) }).train();
+    expect(losses.length).toBe(30);
+    expect(losses[29]).toBeLessThan(0.5 * losses[0]);
+    expect(await base.weight('transformer.h.0.attn.c_attn.weight')!.toArray()).toEqual(frozen);
   });
 
   it('selection errors name the model and the weights', async () => {
