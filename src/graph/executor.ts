@@ -134,7 +134,7 @@ export class Executor {
   async run(feeds: Record<string, Tensor>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
     if (this.disposed) throw new Error('this executor was disposed');
     this.checkFeeds(feeds);
-    opts.tape?.begin(this.backend);
+    opts.tape?.begin(this.backend, (node, ins, override) => this.evaluate(node, ins, false, override).map((t) => t && this.promote(t)));
     const sig = this.graph.inputs.map((i) => `${i.name}:${feeds[i.name]?.dims.join('x')}`).join('|');
     const cached = this.plans.get(sig);
     const plan: Plan = cached ?? { statics: new Map(), staticNodes: new Set() };

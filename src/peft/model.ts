@@ -44,6 +44,8 @@ export interface PeftModelOptions {
 export interface GradientsOptions {
   /** Dropout seed for this step; the same seed gives the same masks (default 0). */
   seed?: number;
+  /** Gradient checkpointing: keep no layer's activations, recompute each layer in the backward. */
+  checkpoint?: boolean;
 }
 
 export interface Gradients {
@@ -191,6 +193,7 @@ export class PeftModel {
     const dropout = p > 0 ? (i: number) => ({ p, seed: (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0 }) : undefined;
     const r = await gradientStep({
       model: this.base, batch, taskType: adapter.config.taskType, overrides: this.overrides(dropout, true), params: this.params(),
+      checkpoint: opts.checkpoint,
     });
     const grads: Record<string, Tensor> = {};
     for (const [init, g] of Object.entries(r.params)) grads[fullPeftName(init)] = g;

@@ -2,6 +2,7 @@
  * One forward and backward on a model with trainable tensors — LoRA node overrides and
  * variable initializers — shared by PeftModel and full fine-tuning.
  */
+import { byLayer } from '../graph/autodiff/checkpoint.js';
 import { Tape } from '../graph/autodiff/tape.js';
 import type { NodeOverride } from '../graph/autodiff/types.js';
 import type { Model } from '../graph/model.js';
@@ -15,6 +16,8 @@ export interface StepInput {
   overrides: Map<string, NodeOverride>;
   /** Variable initializers by name: their values for this run, and the names whose gradients are returned. */
   params: Map<string, Tensor>;
+  /** Recompute each transformer layer's activations in the backward instead of keeping them. */
+  checkpoint?: boolean;
 }
 
 export interface StepResult {
@@ -28,7 +31,7 @@ export interface StepResult {
 
 export async function gradientStep(s: StepInput): Promise<StepResult> {
   const { labels, ...feeds } = s.batch;
-  const tape = new Tape([...s.params.keys()]);
+  const tape = new Tape({ watch: [...s.params.keys()], checkpoint: s.checkpoint ? byLayer : undefined });
   const outputs = await s.model.run(feeds, { overrides: s.overrides, tape, params: s.params });
   const logitsName = 'logits' in outputs ? 'logits' : s.model.outputs[0].name;
   let loss: LossResult | undefined;

@@ -15,6 +15,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { opKey } from '../coverage.js';
 import type { ExecNode } from '../executor.js';
 import { sameAs, type Own } from '../ops/types.js';
+import { Checkpoints, type Evaluate, type SegmentOf } from './checkpoint.js';
 import { GRAD_RULES } from './rules/index.js';
 import { NoGradientError, type GradCall, type GradRule, type NodeOverride } from './types.js';
 
@@ -30,6 +31,15 @@ interface Entry {
   outputDims: (readonly number[] | undefined)[];
   /** Inputs that depend on a trainable tensor: the only ones whose gradient is wanted. */
   wants: boolean[];
+  /** Checkpointed: values are recomputed in the backward (see checkpoint.ts). */
+  segment?: string;
+}
+
+export interface TapeOptions {
+  /** Value names (variable initializers) whose gradients `backward` returns too. */
+  watch?: readonly string[];
+  /** Gradient checkpointing: recompute these segments' activations in the backward (e.g. `byLayer`). */
+  checkpoint?: SegmentOf;
 }
 
 const isFloat = (t: Tensor | undefined) => !!t && (t.dtype === 'float32' || t.dtype === 'float16');
@@ -39,11 +49,16 @@ export class Tape {
   /** Values that depend on a trainable tensor. */
   private readonly tainted = new Set<string>();
   private backend: Backend | undefined;
+  private evaluate: Evaluate | undefined;
   private used = false;
+  private readonly watch: readonly string[];
+  private readonly segmentOf: SegmentOf | undefined;
+  private readonly checkpoints = new Checkpoints((t) => this.handle(t));
 
-  /** `watch`: value names (variable initializers) whose gradients `backward` returns too. */
-  constructor(private readonly watch: readonly string[] = []) {
-    for (const name of watch) this.tainted.add(name);
+  constructor(opts: TapeOptions = {}) {
+    this.watch = opts.watch ?? [];
+    this.segmentOf = opts.checkpoint;
+    for (const name of this.watch) this.tainted.add(name);
   }
 
   /** Called by the executor after each node it evaluates. */
@@ -57,17 +72,22 @@ export class Tape {
     if (!rule) throw new NoGradientError(node.opType, node.name);
     const keep = (list: readonly number[], ts: (Tensor | undefined)[]) =>
       ts.map((t, i) => (t && (list.includes(i) || t.location === 'cpu') ? this.handle(t) : undefined));
-    this.entries.push({
-      node,
-      opset,
-      rule,
-      isOverride: !!override,
-      inputs: keep(rule.saves.inputs, inputs),
-      outputs: keep(rule.saves.outputs, outputs),
+    const segment = this.segmentOf?.(node);
+    const entry: Entry = {
+      node, opset, rule, isOverride: !!override, segment, wants,
+      inputs: segment ? [] : keep(rule.saves.inputs, inputs),
+      outputs: segment ? [] : keep(rule.saves.outputs, outputs),
       inputDims: inputs.map((t) => t?.dims),
       outputDims: outputs.map((t) => t?.dims),
-      wants,
-    });
+    };
+    if (segment) {
+      const restore = (ins: (Tensor | undefined)[], outs: (Tensor | undefined)[]) => {
+        entry.inputs = keep(rule.saves.inputs, ins);
+        entry.outputs = keep(rule.saves.outputs, outs);
+      };
+      this.checkpoints.record(segment, { node, override, restore }, inputs);
+    }
+    this.entries.push(entry);
   }
 
   private handle(t: Tensor): Tensor {
@@ -75,11 +95,12 @@ export class Tape {
     return sameAs(this.backend, t);
   }
 
-  /** Binds the tape to the run's backend; a tape records one run. */
-  begin(backend: Backend): this {
+  /** Binds the tape to the run's backend (and how to re-run a node, for checkpointing); a tape records one run. */
+  begin(backend: Backend, evaluate?: Evaluate): this {
     if (this.used) throw new Error('Tape: a tape records one run; make a new one');
     this.used = true;
     this.backend = backend;
+    this.evaluate = evaluate;
     return this;
   }
 
@@ -106,9 +127,11 @@ export class Tape {
         const e = this.entries[i];
         const dOutputs = e.node.outputs.map((v) => (v ? grads.get(v) : undefined));
         e.node.outputs.forEach((v) => v && grads.delete(v));
+        if (e.segment && dOutputs.some(Boolean)) this.checkpoints.materialize(e.segment, this.evaluator());
         if (dOutputs.some(Boolean)) this.step(b, e, dOutputs, grads, result);
         for (const t of dOutputs) t?.dispose();
         this.free(e);
+        if (e.segment) this.checkpoints.done(e.segment);
       }
       for (const name of this.watch) {
         const g = grads.get(name);
@@ -116,10 +139,14 @@ export class Tape {
       }
     } finally {
       for (const t of grads.values()) t.dispose();
-      for (const e of this.entries) this.free(e);
-      this.entries.length = 0;
+      this.dispose();
     }
     return { overrides: result, values };
+  }
+
+  private evaluator(): Evaluate {
+    if (!this.evaluate) throw new Error('Tape: checkpointing needs the executor to re-run nodes (it passes itself in begin())');
+    return this.evaluate;
   }
 
   private step(
@@ -168,5 +195,6 @@ export class Tape {
   dispose(): void {
     for (const e of this.entries) this.free(e);
     this.entries.length = 0;
+    this.checkpoints.dispose();
   }
 }

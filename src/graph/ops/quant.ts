@@ -73,13 +73,20 @@ export const matMulNBits: DeviceOp = (c) => {
   return [y];
 };
 
-function nbitsWeight(b: Backend, packed: Tensor, scales: Tensor, zp: Tensor | undefined, n: number, k: number, bits: number, block: number): { t: Tensor; cached: boolean } {
+/**
+ * The (N, K) float weight: the cached one, or a new one (`cached` false: the caller frees
+ * it). `store` false leaves the cache as it is (the MatMulNBits gradient rule, whose B is
+ * a handle of its own that would key an entry no one frees).
+ */
+export function nbitsWeight(
+  b: Backend, packed: Tensor, scales: Tensor, zp: Tensor | undefined, n: number, k: number, bits: number, block: number, store = true,
+): { t: Tensor; cached: boolean } {
   const hit = weights.get(packed);
   if (hit && hit.backend === b && hit.scales === scales && hit.zeroPoints === zp) return { t: hit.w, cached: true };
   const w = b.dequantizeBlockwise(packed, scales, zp, n, k, bits, block); // (N, K)
   // A host B is an initializer on a device backend; on the cpu backend a B computed per
   // run would also be cached, harmlessly (the entry goes with it).
-  if (packed.location !== 'cpu') return { t: w, cached: false };
+  if (!store || packed.location !== 'cpu') return { t: w, cached: false };
   weights.set(packed, { backend: b, scales, zeroPoints: zp, w });
   return { t: w, cached: true };
 }
