@@ -410,6 +410,16 @@ describe('RotaryEmbedding and MultiHeadAttention (helpers shared with GroupQuery
       };
       await parity('mha', spec, feeds, await get());
     });
+    it('Attention (fused GPT-2 form) with a scale attribute and past', async () => {
+      const [B, S, P, N, H] = [2, 3, 2, 2, 4];
+      const feeds = { x: randn([B, S, N * H], 88), past: randn([2, B, N, P, H], 89) };
+      const spec: NodeModelSpec = {
+        opType: 'Attention', domain: 'com.microsoft', inputs: feeds,
+        initializers: { w: randn([N * H, 3 * N * H], 97), bias: randn([3 * N * H], 98) }, nodeInputs: ['x', 'w', 'bias', '', 'past'],
+        outputs: { y: 'float32', present: 'float32' }, attributes: { num_heads: N, unidirectional: 1, scale: { float: 0.2 } },
+      };
+      await parity('attention', spec, feeds, await get());
+    });
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import type { Backend } from '../../tensor/backend.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { attrFloat, attrInt, input, int32Indices, scoped, type DeviceOp, type Own } from './types.js';
+import { attrFloat, attrInt, attrInts, input, int32Indices, scoped, type DeviceOp, type OpCall, type Own } from './types.js';
 
 const scalar = (v: number) => new Tensor('float32', [v], []);
 
@@ -83,6 +83,8 @@ export function applyRotary(b: Backend, x: Tensor, cos: Tensor, sin: Tensor, rot
  */
 export const rotaryEmbedding: DeviceOp = scoped((c, own) => {
   if (attrInt(c, 'interleaved', 0) !== 0) throw new Error(`${c.where}: interleaved rotary embedding is not supported yet`);
+  if (attrInt(c, 'is_packed_batching', 0) !== 0) throw new Error(`${c.where}: is_packed_batching = 1 is not supported yet`);
+  if (attrFloat(c, 'scale', 1) !== 1) throw new Error(`${c.where}: scale ${attrFloat(c, 'scale', 1)} (position scaling) is not supported yet`);
   const b = c.backend;
   const x = input(c, 0, 'input');
   const cosCache = input(c, 2, 'cos_cache'); // (max_pos, half)
@@ -192,6 +194,7 @@ function toInt32(t: Tensor): Tensor {
  * Outputs: output (B, S, N·H), present (2, B, N, P+S, H).
  */
 export const attention: DeviceOp = scoped((c, own) => {
+  refuseAttentionOptions(c);
   const b = c.backend;
   const n = attrInt(c, 'num_heads', 0);
   const x = input(c, 0, 'input');
@@ -211,10 +214,22 @@ export const attention: DeviceOp = scoped((c, own) => {
   if (mask && mask.rank !== 2) throw new Error(`${c.where}: mask_index of rank ${mask.rank} is not supported yet (rank 2 is)`);
   const fill = attrFloat(c, 'mask_filter_value', -10000);
   const bias = mask && maskBias(b, mask, Math.max(fill, -1e30), own);
-  const out = attend(b, q, k, v, 1 / Math.sqrt(q.dims[3]), bias, attrInt(c, 'unidirectional', 0) === 1);
+  const scale = attrFloat(c, 'scale', 0) || 1 / Math.sqrt(q.dims[3]);
+  const out = attend(b, q, k, v, scale, bias, attrInt(c, 'unidirectional', 0) === 1);
   const present = b.concat([own(b.reshape(k, [1, ...k.dims])), own(b.reshape(v, [1, ...v.dims]))], 0);
   return [out, present];
 });
+
+/** Attention inputs and attributes that change the result and are not implemented: refused, never ignored. */
+function refuseAttentionOptions(c: OpCall): void {
+  const unsupported = (what: string) => new Error(`${c.where}: ${what} is not supported yet`);
+  if (c.inputs[5]) throw unsupported('attention_bias (input 5)');
+  if (c.inputs[6]) throw unsupported('past_sequence_length (input 6)');
+  if (attrInt(c, 'do_rotary', 0) !== 0) throw unsupported('do_rotary = 1');
+  if (attrInt(c, 'past_present_share_buffer', 0) !== 0) throw unsupported('past_present_share_buffer = 1');
+  const sizes = attrInts(c, 'qkv_hidden_sizes');
+  if (sizes && !(sizes.length === 3 && sizes[0] === sizes[1] && sizes[1] === sizes[2])) throw unsupported(`qkv_hidden_sizes ${JSON.stringify(sizes)} (unequal Q, K, V sizes)`);
+}
 
 /**
  * EmbedLayerNormalization: LN(word[ids] + position[pos] + segment[seg]) · gamma + beta.

@@ -63,7 +63,7 @@ export const attentionRule: GradRule = {
     }
     const mask = c.inputs[3];
     const bias = mask && maskBias(b, mask, Math.max(attrFloat(c, 'mask_filter_value', -10000), -1e30), own);
-    const opts = { scale: 1 / Math.sqrt(q.dims[3]), bias, causal: attrInt(c, 'unidirectional', 0) === 1 };
+    const opts = { scale: attrFloat(c, 'scale', 0) || 1 / Math.sqrt(q.dims[3]), bias, causal: attrInt(c, 'unidirectional', 0) === 1 };
 
     let dq: Tensor | undefined; // (B, N, S, H)
     let dK: Tensor | undefined; // (B, N, P+S, H)
