@@ -35,3 +35,4 @@ export * from './peft/index.js';
 export * from './train/index.js';
 export * from './io/index.js';
 export { Tape } from './graph/autodiff/tape.js';
+export * from './data/index.js';
