@@ -1,5 +1,5 @@
 /** src/data: tokenizers, chat templates, dataset formats, packing, collation, chat-export import. */
-export { Tokenizer, type TokenizerSources, type EncodeOptions, type DecodeOptions, type SpecialToken, type SpecialRole, type AddedTokensReport } from './tokenizer.js';
+export { Tokenizer, type TokenizerSources, type TokenizeOptions, type DetokenizeOptions, type SpecialToken, type SpecialRole, type AddedTokensReport } from './tokenizer.js';
 export { pickChatTemplate, renderChatTemplate, type ChatMessage, type RenderOptions } from './chatTemplate.js';
 export { buildDataset, Dataset, permutation, type DataFormat, type DataSummary, type DatasetOptions, type Task } from './dataset.js';
 export { DataRowError, readDataFiles, type BadRowPolicy, type DataSource, type SkippedRow, type SourceType } from './rows.js';

@@ -10,12 +10,12 @@ import { pickChatTemplate, renderChatTemplate, type ChatMessage, type RenderOpti
 
 export type { ChatMessage } from './chatTemplate.js';
 
-export interface EncodeOptions {
+export interface TokenizeOptions {
   /** Add the post-processor's special tokens (Llama's `<s>`, BERT's `[CLS] … [SEP]`). Default true, as HF. */
   addSpecialTokens?: boolean;
 }
 
-export interface DecodeOptions {
+export interface DetokenizeOptions {
   skipSpecialTokens?: boolean;
 }
 
@@ -104,11 +104,11 @@ export class Tokenizer {
     return new Tokenizer({ tokenizer, config, chatTemplate });
   }
 
-  encode(text: string, opts: EncodeOptions = {}): number[] {
+  encode(text: string, opts: TokenizeOptions = {}): number[] {
     return this.hf.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;
   }
 
-  decode(ids: readonly number[], opts: DecodeOptions = {}): string {
+  decode(ids: readonly number[], opts: DetokenizeOptions = {}): string {
     if (ids.length === 0) return ''; // the JS tokenizer throws on an empty list
     return this.hf.decode([...ids], { skip_special_tokens: opts.skipSpecialTokens ?? false });
   }
