@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   const g = await WebGpuBackend.create();
   const software = (await getDevice()).info.isSoftware;
   // SwiftShader runs WGSL on two CPU cores at ~1 GFLOP/s: 256 rows keep the run near a minute.
-  const M = software ? 256 : 2048;
+  // WEBPEFT_BENCH_FULL=1 takes the issue's 2048 rows on SwiftShader too (several minutes).
+  const M = software && process.env.WEBPEFT_BENCH_FULL !== '1' ? 256 : 2048;
   const repeats = software ? 6 : 10;
   const cpu = new CpuBackend();
   const x = randn([M, D], 1);
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   }
   printTable(`LoRA matmul on ${device}`, rows);
   saveResults('lora', device, rows, [
-    `Peer: Backend.matmul (src/tensor/webgpu/matmul.ts, x·W + bias) on the same device and operands. ${M} rows${software ? ' (2048 on a real GPU; fewer on SwiftShader to keep the run near a minute)' : ''}, K = N = ${D}, W stored (K, N).`,
+    `Peer: Backend.matmul (src/tensor/webgpu/matmul.ts, x·W + bias) on the same device and operands. ${M} rows${software && M < 2048 ? ' (2048 on a real GPU or with WEBPEFT_BENCH_FULL=1; fewer on SwiftShader to keep the run near a minute)' : ''}, K = N = ${D}, W stored (K, N).`,
     `Fastest of ${repeats} samples taken round-robin over plain / fwd / unfused / bwd (machine-load drift hits all alike); each sample records 1..50 calls back to back (enough for ~50 ms) and ends with one sync; operands already on the device.`,
     'lora fwd: lora_thin (h = s·x·Aᵀ, M×r) + lora_matmul (x·W + bias + h·Bᵀ as r extra depth steps). unfused: 3 Backend.matmul calls + an add.',
     'lora bwd: 2 thin GEMMs (s·h, s·dy·B), dx = dy·Wᵀ + (s·g)·A fused, dA and dB as thin reductions over M (depth split over workgroups + ordered split-sum); a frozen Linear backward alone (dx) is one matmul.',

@@ -15,6 +15,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { parseLoraConfig, type LoraConfig } from './config.js';
 import { initLora, seededRandom } from './lora/init.js';
 import { loraOverride, type LoraModule } from './lora/override.js';
+import type { FolderSource, PeftFolderBytes } from '../io/peftFolder.js';
+import { loadAdapter, saveAdapter } from './files.js';
 import { fullPeftName, fullTensorNames, trainableCopy } from './fullTensors.js';
 import { matchTargets } from './match.js';
 import { gradientStep } from './step.js';
@@ -110,9 +112,33 @@ export class PeftModel {
     return adapter;
   }
 
+  /** Makes `name` the adapter that `run` and `computeGradients` use; switching compiles nothing. */
   setAdapter(name: string): void {
     this.adapter(name);
     this.active = name;
+  }
+
+  listAdapters(): string[] {
+    return [...this.adapters.keys()];
+  }
+
+  /** Frees an adapter's tensors. The active adapter cannot be deleted while others exist. */
+  deleteAdapter(name: string): void {
+    const a = this.adapter(name);
+    if (name === this.active && this.adapters.size > 1) throw new Error(`'${name}' is the active adapter; setAdapter() another one first`);
+    for (const m of a.modules.values()) (m.a.dispose(), m.b.dispose());
+    for (const t of a.full.values()) t.dispose();
+    this.adapters.delete(name);
+  }
+
+  /** Adds a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) as `name`. */
+  loadAdapter(source: FolderSource, name: string, opts: { fetch?: typeof fetch } = {}): Promise<LoraAdapter> {
+    return loadAdapter(this, source, name, opts);
+  }
+
+  /** Writes an adapter as PEFT's save_pretrained does; returns the files' bytes (and writes them to `dir` in Node). */
+  saveAdapter(dir?: string, name = this.active): Promise<PeftFolderBytes> {
+    return saveAdapter(this, dir, name);
   }
 
   /** Runs the base model alone until `enableAdapters()`. */
