@@ -59,6 +59,11 @@ export interface RunOptions {
   overrides?: ReadonlyMap<string, NodeOverride>;
   /** Records what the backward needs; see autodiff/tape.ts. */
   tape?: Tape;
+  /**
+   * Return outputs the model declares float16 as the float32 values computed, without the
+   * final narrowing (to compare with a float32 reference at float32 precision).
+   */
+  float32Outputs?: boolean;
   /** Values for initializers made variable (`makeVariable`): trainable copies, by initializer name. */
   params?: ReadonlyMap<string, Tensor>;
 }
@@ -174,7 +179,7 @@ export class Executor {
       });
       const missing = [...keep].find((name) => !values.has(name));
       if (missing) throw new Error(`value '${missing}' was not computed (not a graph value, or a dropped optional output)`);
-      for (const name of keep) result[name] = this.handOut(name, values.get(name)!, owned.has(name));
+      for (const name of keep) result[name] = this.handOut(name, values.get(name)!, owned.has(name), !opts.float32Outputs);
     } catch (err) {
       // A failed run frees what it computed and submits what it recorded (the pool gets
       // its upload buffers back on submit), so the executor and the device stay usable.
@@ -239,15 +244,15 @@ export class Executor {
   /**
    * The caller owns what `run` returns and may dispose it: a value the run owns is handed
    * over; a constant, static or fed value gets a new handle (a view, no copy), so the
-   * executor's stays alive. Outputs the model declares float16 are narrowed back, so
-   * callers get the model's contract.
+   * executor's stays alive. Outputs the model declares float16 are narrowed back (unless
+   * `narrow` is false), so callers get the model's contract.
    */
-  private handOut(name: string, t: Tensor, owned: boolean): Tensor {
+  private handOut(name: string, t: Tensor, owned: boolean, narrow: boolean): Tensor {
     const declared = this.graph.outputs.find((o) => o.name === name)?.dtype;
-    if (declared !== 'float16' || t.dtype !== 'float32') return owned ? t : sameAs(this.backend, t);
-    const narrow = this.backend.cast(t, 'float16');
+    if (!narrow || declared !== 'float16' || t.dtype !== 'float32') return owned ? t : sameAs(this.backend, t);
+    const half = this.backend.cast(t, 'float16');
     if (owned) t.dispose();
-    return narrow;
+    return half;
   }
 
   /**

@@ -14,6 +14,7 @@ import { gpu, hasWebGpu } from '../helpers/gpu.js';
 import { expectNoLeak } from '../helpers/leaks.js';
 import { rng } from '../helpers/numeric.js';
 import { runOrt, scaleError } from '../helpers/ort.js';
+import { widenedModel } from '../helpers/widen.js';
 
 const ROOT = '../shared/models';
 const present = existsSync(ROOT);
@@ -107,6 +108,40 @@ async function parity(backend: Backend, c: Case): Promise<void> {
   // On webgpu, a second run frees every intermediate (test/helpers/leaks.ts).
   await expectNoLeak(c.name, exec, feeds, backend);
 }
+
+/**
+ * The fp16 model again, against onnxruntime-web computing the same graph in float32 (the
+ * model widened: test/helpers/widen.ts) and webpeft's float32 values before the final
+ * narrowing: the fp32 bound, 1e-4 of each output's scale, applies.
+ */
+async function parityAtFloat32(backend: Backend, c: Case): Promise<void> {
+  const path = `${ROOT}/${c.file}`;
+  const feeds = c.feeds();
+  const wide = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, t.dtype === 'float16' ? new Tensor('float32', Float32Array.from(t.hostData<Uint16Array>(), f16BitsToF32), t.dims) : t]));
+  const exec = new Executor(await readOnnxModel(path), backend);
+  const ours = await exec.run(feeds, { float32Outputs: true });
+  const oracle = await runOrt(await widenedModel(path), wide);
+  for (const [name, want] of Object.entries(oracle)) {
+    expect(ours[name].dtype).toBe('float32');
+    const err = scaleError(await ours[name].toArray(), want.data);
+    console.log(`[parity] ${backend.name} ${c.name} ${name} (both in float32): max error / scale = ${err.toExponential(2)}`);
+    expect(err, `${c.name}: ${name} max error / scale at float32`).toBeLessThan(1e-4);
+  }
+}
+
+// Only the decode step: on the prompt, the builder's causal mask sums two −65504 biases,
+// which saturate to −inf in fp16 but not in the widened fp32 graph, so onnxruntime's own
+// fp16 and widened-fp32 runs disagree there (0.24 of the logits' scale, measured); the
+// widened graph is no oracle for that case. The fp16 prompt parity above still covers it.
+const FP16 = CASES.filter((c) => c.tol > 1e-4 && c.name.includes('decode'));
+
+describe.skipIf(!present)('fp16 models computed in float32 by both (cpu backend)', () => {
+  for (const c of FP16) it(c.name, () => parityAtFloat32(new CpuBackend(), c));
+});
+
+describe.skipIf(!present || !hasWebGpu)('fp16 models computed in float32 by both (webgpu backend)', () => {
+  for (const c of FP16) it(c.name, async () => parityAtFloat32(await gpu(), c));
+});
 
 describe.skipIf(!present)('third-party models vs onnxruntime-web (cpu backend)', () => {
   for (const c of CASES) it(c.name, () => parity(new CpuBackend(), c));
