@@ -9,6 +9,7 @@ import { Executor } from '../../src/graph/executor.js';
 import { readOnnxModel } from '../../src/onnx/index.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { CpuBackend } from '../../src/tensor/cpu/index.js';
+import { GpuJsBackend } from '../../src/tensor/gpujs/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { gpu, hasWebGpu } from '../helpers/gpu.js';
 import { expectNoLeak } from '../helpers/leaks.js';
@@ -65,6 +66,13 @@ async function parity(backend: Backend, model: string, variant: 'full' | 'past',
 describe('executor vs onnxruntime-web on PyTorch fixtures (cpu backend)', () => {
   for (const [model, variant, file] of CASES) {
     it(`${model} ${variant}`, () => parity(new CpuBackend(), model, variant, file));
+  }
+});
+
+// gpu.js kernels for matmul and elementwise ops (webasm in Node), the rest through its cpu fallback.
+describe('executor vs onnxruntime-web on PyTorch fixtures (gpujs backend)', () => {
+  for (const [model, variant, file] of CASES) {
+    it(`${model} ${variant}`, () => parity(new GpuJsBackend(), model, variant, file));
   }
 });
 
