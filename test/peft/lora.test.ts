@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { getPeftModel, loadModel, Tensor, type Backend } from '../../src/index.js';
 import { CpuBackend } from '../../src/tensor/cpu/index.js';
+import { GpuJsBackend } from '../../src/tensor/gpujs/index.js';
 import { gpu, hasWebGpu } from '../helpers/gpu.js';
 import { scaleError } from '../helpers/ort.js';
 
@@ -130,4 +131,5 @@ function pick(tensors: Record<string, Tensor>, ...modules: string[]): Record<str
 }
 
 describe('LoRA vs PyTorch (cpu)', () => suite(async () => new CpuBackend()));
+describe('LoRA vs PyTorch (gpujs)', () => suite(async () => new GpuJsBackend()));
 describe.skipIf(!hasWebGpu)('LoRA vs PyTorch (webgpu)', () => suite(gpu));
