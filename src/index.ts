@@ -36,3 +36,4 @@ export * from './train/index.js';
 export * from './io/index.js';
 export { Tape } from './graph/autodiff/tape.js';
 export * from './data/index.js';
+export * from './generate/index.js';
