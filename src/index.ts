@@ -37,3 +37,4 @@ export * from './io/index.js';
 export { Tape } from './graph/autodiff/tape.js';
 export * from './data/index.js';
 export * from './generate/index.js';
+export { writeOnnxExport, EXTERNAL_AUTO_BYTES, type OnnxExport, type ExportOptions, type LoraExportOptions, type LoraInjection } from './graph/export.js';

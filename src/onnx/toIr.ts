@@ -78,9 +78,9 @@ const normDomain = (d: string) => (d === 'ai.onnx' ? '' : d);
 /** NodeProtos → IrNodes; Constant nodes become initializers instead. */
 function readNodes(protos: NodeProto[], initializers: Map<string, Tensor>, notes: string[]): IrNode[] {
   const nodes: IrNode[] = [];
-  const names = new Set<string>();
+  const names = irNodeNames(protos);
   protos.forEach((p, i) => {
-    const name = uniqueName(p, i, names);
+    const name = names[i];
     if (CONTROL_FLOW.has(p.opType)) throw new Error(`control flow op ${p.opType} at node '${name}' is not supported yet`);
     const where = `node '${name}' (${p.opType})`;
     const domain = normDomain(p.domain);
@@ -95,12 +95,19 @@ function readNodes(protos: NodeProto[], initializers: Map<string, Tensor>, notes
   return nodes;
 }
 
-/** Node names are optional in ONNX; messages and module paths need one, so unnamed nodes get `<opType>#<index>`. */
-function uniqueName(p: NodeProto, i: number, taken: Set<string>): string {
-  let name = p.name || `${p.opType}#${i}`;
-  if (taken.has(name)) name = `${name}#${i}`;
-  taken.add(name);
-  return name;
+/**
+ * The IR name of each NodeProto, in file order. Node names are optional in ONNX; messages
+ * and module paths need one, so unnamed nodes get `<opType>#<index>` (exports use this to
+ * find an IR node in the file again).
+ */
+export function irNodeNames(protos: readonly NodeProto[]): string[] {
+  const taken = new Set<string>();
+  return protos.map((p, i) => {
+    let name = p.name || `${p.opType}#${i}`;
+    if (taken.has(name)) name = `${name}#${i}`;
+    taken.add(name);
+    return name;
+  });
 }
 
 function constantValue(p: NodeProto, where: string, notes: string[]): Tensor {

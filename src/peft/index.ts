@@ -4,3 +4,6 @@ export { parseLoraConfig, toPeftJson, LoraConfigError, type LoraConfig, type Par
 export { matchTargets, LoraTargetError, type LoraMatch, type MatchResult } from './match.js';
 export { fullFineTune, FullFineTuneModel, type FullFineTuneOptions } from './fullFineTune.js';
 export type { TrainableModel } from './step.js';
+export { mergedAdapters, mergeAndUnload, mergedInitializers, type MergeOptions } from './merge.js';
+export { addWeightedAdapter, type CombinationType } from './weighted.js';
+export { exportMerged, exportWithLoraInputs, type MergedExportOptions, type LoraInputsExportOptions, type LoraInputsExport } from './export.js';

@@ -20,6 +20,10 @@ import { loadAdapter, saveAdapter } from './files.js';
 import { fullPeftName, fullTensorNames, trainableCopy } from './fullTensors.js';
 import { matchTargets } from './match.js';
 import { gradientStep } from './step.js';
+import * as merging from './merge.js';
+import { addWeightedAdapter, type CombinationType } from './weighted.js';
+import { exportMerged, exportWithLoraInputs, type LoraInputsExport, type LoraInputsExportOptions, type MergedExportOptions } from './export.js';
+import type { OnnxExport } from '../graph/export.js';
 
 /** One adapted module: where it sits and its tensors on the backend. */
 export interface AdaptedModule extends LoraModule {
@@ -115,6 +119,7 @@ export class PeftModel {
   /** Makes `name` the adapter that `run` and `computeGradients` use; switching compiles nothing. */
   setAdapter(name: string): void {
     this.adapter(name);
+    merging.unmergeAdapter(this); // as PEFT's set_adapter: a merged adapter comes out first
     this.active = name;
   }
 
@@ -126,6 +131,7 @@ export class PeftModel {
   deleteAdapter(name: string): void {
     const a = this.adapter(name);
     if (name === this.active && this.adapters.size > 1) throw new Error(`'${name}' is the active adapter; setAdapter() another one first`);
+    if (merging.mergedAdapters(this).includes(name)) merging.unmergeAdapter(this);
     for (const m of a.modules.values()) (m.a.dispose(), m.b.dispose());
     for (const t of a.full.values()) t.dispose();
     this.adapters.delete(name);
@@ -143,6 +149,7 @@ export class PeftModel {
 
   /** Runs the base model alone until `enableAdapters()`. */
   disableAdapters(): void {
+    merging.unmergeAdapter(this);
     this.disabled = true;
   }
 
@@ -256,11 +263,49 @@ export class PeftModel {
 
   /** Frees the adapters' tensors (the base model stays loaded). */
   dispose(): void {
+    merging.unmergeAdapter(this);
     for (const a of this.adapters.values()) {
       for (const m of a.modules.values()) (m.a.dispose(), m.b.dispose());
       for (const t of a.full.values()) t.dispose();
     }
     this.adapters.clear();
+  }
+
+  // ── merge and export (logic in merge.ts, weighted.ts, export.ts) ──────────────
+
+  /** PEFT's merge_adapter: the base runs with W + s·B·A swapped in and no LoRA branch on those modules (default: the active adapter). */
+  mergeAdapter(adapterNames?: string[]): Promise<void> {
+    return merging.mergeAdapter(this, adapterNames);
+  }
+
+  /** PEFT's unmerge_adapter: the frozen weights (never written, so exactly restored) and the LoRA branches again. */
+  unmergeAdapter(): void {
+    merging.unmergeAdapter(this);
+  }
+
+  /** The adapters mergeAdapter merged; empty when unmerged. */
+  mergedAdapters(): string[] {
+    return merging.mergedAdapters(this);
+  }
+
+  /** PEFT's merge_and_unload, as a new Model with merged initializers; this model and its base are left as they are. */
+  mergeAndUnload(opts?: merging.MergeOptions): Promise<Model> {
+    return merging.mergeAndUnload(this, opts);
+  }
+
+  /** PEFT's add_weighted_adapter ('linear' or 'cat'; 'svd' is not implemented). */
+  addWeightedAdapter(adapters: string[], weights: number[], name: string, combinationType: CombinationType): Promise<LoraAdapter> {
+    return addWeightedAdapter(this, adapters, weights, name, combinationType);
+  }
+
+  /** The base ONNX file with the merged weights in its initializers. */
+  exportMerged(opts?: MergedExportOptions): Promise<OnnxExport> {
+    return exportMerged(this, opts);
+  }
+
+  /** The base ONNX file with LoRA A/B as graph inputs on every adapted matmul, and the tensors to feed them. */
+  exportWithLoraInputs(opts?: LoraInputsExportOptions): Promise<LoraInputsExport> {
+    return exportWithLoraInputs(this, opts);
   }
 }
 

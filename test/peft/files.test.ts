@@ -39,6 +39,24 @@ describe('PEFT adapter folders on a PeftModel (cpu)', () => {
     expect(() => other.setAdapter('trained')).toThrow(/no adapter 'trained'; adapters: fresh/);
   });
 
+  it('switching or disabling adapters while merged unmerges first, as PEFT does', async () => {
+    const base = await loadModel(ref.onnx, { backend: 'cpu' });
+    const before = await (await base.run(feeds)).logits.toArray();
+    const peft = getPeftModel(base, c.config);
+    peft.setAdapterTensors(fixtureTensors());
+    const adapted = await (await peft.run(feeds)).logits.toArray();
+    await peft.mergeAdapter();
+    expect(scaleError(await (await base.run(feeds)).logits.toArray(), adapted)).toBeLessThan(1e-5); // merged into the base
+    peft.addAdapter('zero', c.config); // B = 0
+    peft.setAdapter('zero');
+    expect(peft.mergedAdapters()).toEqual([]);
+    expect(await (await peft.run(feeds)).logits.toArray()).toEqual(before);
+    peft.setAdapter('default');
+    await peft.mergeAdapter();
+    peft.disableAdapters();
+    expect(await (await peft.run(feeds)).logits.toArray()).toEqual(before);
+  });
+
   it('a folder for another model is refused by module, and nothing is added', async () => {
     const llama = await loadModel('test/fixtures/models/tiny-llama/model.onnx', { backend: 'cpu' });
     const peft = getPeftModel(llama, { r: 2, target_modules: ['q_proj'] });
