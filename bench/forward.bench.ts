@@ -13,6 +13,7 @@ import { CpuBackend } from '../src/tensor/cpu/index.js';
 import type { Backend } from '../src/tensor/backend.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { WebGpuBackend } from '../src/tensor/webgpu/index.js';
+import { scaleError } from '../test/helpers/ort.js';
 import { deviceName, printTable, saveResults, timeMs, type Row } from './lib.js';
 
 ort.env.wasm.numThreads = 1;
@@ -81,16 +82,6 @@ async function timeOrt(c: Case, feeds: Record<string, Tensor>): Promise<{ ms: nu
   return { ms, logits };
 }
 
-function maxScaleError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return err / (scale || 1);
-}
-
 async function main(): Promise<void> {
   const gpu = await WebGpuBackend.create().catch(() => undefined);
   const rows: Row[] = [];
@@ -114,7 +105,7 @@ async function main(): Promise<void> {
       'cpu ms': cpu ? cpu.ms : 'skipped',
       'webgpu / ort-wasm time': web ? web.ms / peer.ms : 'n/a',
       'cpu / ort-wasm time': cpu ? cpu.ms / peer.ms : 'skipped',
-      'max |Δ| / scale vs ort (webgpu)': web ? maxScaleError(web.logits, peer.logits).toExponential(2) : 'n/a',
+      'max |Δ| / scale vs ort (webgpu)': web ? scaleError(web.logits, peer.logits).toExponential(2) : 'n/a',
     });
     console.log(`forward ${c.name} done`);
   }

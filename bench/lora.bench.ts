@@ -11,6 +11,7 @@ import type { LoraOptions } from '../src/tensor/backend.js';
 import { CpuBackend } from '../src/tensor/cpu/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { WebGpuBackend } from '../src/tensor/webgpu/index.js';
+import { scaleError } from '../test/helpers/ort.js';
 import { deviceName, gflops, printTable, saveResults, type Row } from './lib.js';
 import { randn } from '../test/helpers/numeric.js';
 
@@ -51,19 +52,6 @@ async function timeSteps(g: WebGpuBackend, steps: Record<string, Step>, repeats:
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Math.min(...v)]));
 }
 
-/** max |Δ| / max |ref| of the first rows of a device result against the cpu reference. */
-async function relErrRows(y: Tensor, ref: Tensor): Promise<number> {
-  const a = await y.data<Float32Array>();
-  const r = ref.hostData<Float32Array>();
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < r.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - r[i]));
-    s = Math.max(s, Math.abs(r[i]));
-  }
-  return d / Math.max(s, 1e-30);
-}
-
 async function main(): Promise<void> {
   const device = await deviceName();
   const g = await WebGpuBackend.create();
@@ -102,7 +90,7 @@ async function main(): Promise<void> {
     // Correctness of what was timed: 16 rows against the cpu reference.
     const x16 = new Tensor('float32', x.hostData<Float32Array>().slice(0, 16 * D), [16, D]);
     const y16 = g.loraMatmul(g.upload(x16), gw, ga, gb, opts);
-    const err = await relErrRows(y16, cpu.loraMatmul(x16, w, a, b, { ...opts, bias }));
+    const err = scaleError(await y16.data<Float32Array>(), cpu.loraMatmul(x16, w, a, b, { ...opts, bias }).hostData<Float32Array>());
     y16.dispose();
     rows.push({
       r,

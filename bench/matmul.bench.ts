@@ -12,6 +12,7 @@ import type { MatmulOptions } from '../src/tensor/backend.js';
 import { CpuBackend } from '../src/tensor/cpu/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { WebGpuBackend } from '../src/tensor/webgpu/index.js';
+import { scaleError } from '../test/helpers/ort.js';
 import { deviceName, gflops, printTable, saveResults, timeMs, type Row } from './lib.js';
 import { randn } from '../test/helpers/numeric.js';
 
@@ -129,16 +130,6 @@ function timeCpu(c: Case, a: Tensor, b: Tensor, rows: number): Promise<number> {
   return timeMs(() => void cpu.matmul(aRows, b, c.opts), 1, 0);
 }
 
-function relErr(y: Float32Array, ref: Float32Array): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(y[i] - ref[i]));
-    s = Math.max(s, Math.abs(ref[i]));
-  }
-  return d / Math.max(s, 1e-30);
-}
-
 async function main(): Promise<void> {
   const device = await deviceName();
   const g = await WebGpuBackend.create();
@@ -164,7 +155,7 @@ async function main(): Promise<void> {
       'ort-wasm GFLOP/s': gflops(flopsOf(c), wasm.ms),
       'cpu GFLOP/s': gflops(flopsOf(c, cpuRows), cpuMs),
       'webgpu/ort-wasm': wasm.ms / gpu.ms,
-      'max |Δ| / max |y| vs ort': relErr(gpu.y, wasm.y),
+      'max |Δ| / max |y| vs ort': scaleError(gpu.y, wasm.y),
     });
   }
   printTable(`matmul on ${device}`, rows);

@@ -86,7 +86,7 @@ export function tinyTokenizerConfig(): Record<string, unknown> {
  */
 export const WORD_LEVEL_WORDS = ['<pad>', '<s>', '</s>', '<unk>', 'question', 'answer', ':', 'what', 'is', 'two', 'plus', 'three', 'four', 'five', 'the', 'sky', 'blue', 'grass', 'green', '?', '.'];
 
-export function wordLevelJson(): object {
+export function wordLevelJson(words: readonly string[] = WORD_LEVEL_WORDS): object {
   return {
     version: '1.0',
     added_tokens: ['<pad>', '<s>', '</s>', '<unk>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
@@ -94,7 +94,7 @@ export function wordLevelJson(): object {
     pre_tokenizer: { type: 'WhitespaceSplit' },
     post_processor: null,
     decoder: null,
-    model: { type: 'WordLevel', vocab: Object.fromEntries(WORD_LEVEL_WORDS.map((w, i) => [w, i])), unk_token: '<unk>' },
+    model: { type: 'WordLevel', vocab: Object.fromEntries(words.map((w, i) => [w, i])), unk_token: '<unk>' },
   };
 }
 

@@ -2,23 +2,14 @@
 import { Tokenizer } from '../../src/data/tokenizer.js';
 import type { Model } from '../../src/graph/model.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { WORD_LEVEL_CONFIG, WORD_LEVEL_WORDS } from '../data/tinyTokenizer.js';
+import { WORD_LEVEL_CONFIG, WORD_LEVEL_WORDS, wordLevelJson } from '../data/tinyTokenizer.js';
 
 export const FIXTURES = 'test/fixtures/models';
 
 /** WordLevel over exactly 97 tokens (the tiny models' vocabulary): test/data's words, then w21 … w96. */
 export function tiny97Tokenizer(config: Record<string, string> = {}): Tokenizer {
   const words = [...WORD_LEVEL_WORDS, ...Array.from({ length: 97 - WORD_LEVEL_WORDS.length }, (_, i) => `w${WORD_LEVEL_WORDS.length + i}`)];
-  const json = {
-    version: '1.0',
-    added_tokens: ['<pad>', '<s>', '</s>', '<unk>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: null,
-    pre_tokenizer: { type: 'WhitespaceSplit' },
-    post_processor: null,
-    decoder: null,
-    model: { type: 'WordLevel', vocab: Object.fromEntries(words.map((w, i) => [w, i])), unk_token: '<unk>' },
-  };
-  return new Tokenizer({ tokenizer: json, config: { ...WORD_LEVEL_CONFIG, ...config } });
+  return new Tokenizer({ tokenizer: wordLevelJson(words), config: { ...WORD_LEVEL_CONFIG, ...config } });
 }
 
 /**

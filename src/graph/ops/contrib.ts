@@ -177,7 +177,8 @@ export const multiHeadAttention: DeviceOp = scoped((c, own) => {
 });
 
 /** mask (B, T) of 1/0 → additive (B, 1, 1, T) with `fill` where 0. */
-function maskBias(b: Backend, mask: Tensor, fill: number, own: Own): Tensor {
+/** (B, T) 1/0 mask → (B, 1, 1, T) additive bias: 0 where kept, `fill` where masked. */
+export function maskBias(b: Backend, mask: Tensor, fill: number, own: Own): Tensor {
   const m = own(b.cast(mask.location === 'cpu' && mask.dtype === 'int64' ? toInt32(mask) : mask, 'float32'));
   const [B, T] = m.dims;
   const bias = own(b.binary('mul', own(b.binary('sub', scalar(1), m)), scalar(fill))); // 0 where kept

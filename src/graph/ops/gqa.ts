@@ -94,7 +94,7 @@ function splitQkv(c: OpCall, N: number, Nkv: number): [Tensor, Tensor, Tensor, n
  * seqlens_k on the device cannot be read here (ops are synchronous): in the prompt it
  * becomes a device mask; in decoding the rows are taken to be of equal length.
  */
-function paddingMask(c: OpCall, B: number, S: number, T: number): Tensor | undefined {
+export function paddingMask(c: OpCall, B: number, S: number, T: number): Tensor | undefined {
   const lens = input(c, 5, 'seqlens_k');
   if (lens.size !== B) throw new Error(`${c.where}: seqlens_k must be (${B}), got ${fmtDims(lens.dims)}`);
   const positions = new Tensor('int32', Int32Array.from({ length: T }, (_, j) => j), [1, T]);
@@ -153,7 +153,7 @@ function present(b: Backend, past: Tensor | undefined, x: Tensor, pastLen: numbe
  * as onnxruntime 1.30 computes it (checked against it; older CPU kernels ignored the
  * attribute). An additive (S, T) mask on top of the causal one.
  */
-function windowBias(w: number, S: number, T: number, pastLen: number): Tensor | undefined {
+export function windowBias(w: number, S: number, T: number, pastLen: number): Tensor | undefined {
   if (w <= 0 || w >= T) return undefined;
   const bias = new Float32Array(S * T);
   for (let i = 0; i < S; i++) for (let j = 0; j <= pastLen + i - w; j++) bias[i * T + j] = -1e30;

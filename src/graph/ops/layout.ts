@@ -50,27 +50,40 @@ export const concat: DeviceOp = (c) => {
   return [c.backend.concat(xs, normalizeAxis(attrInt(c, 'axis', 0), xs[0].rank, `${c.where} axis`))];
 };
 
-export const slice: DeviceOp = (c) => {
-  const x = input(c, 0, 'data');
+/** Slice's starts / ends / axes / steps: inputs 1..4 from opset 10, attributes before (no steps then). */
+export function sliceArgs(c: OpCall, rank: number) {
   const get = (i: number, name: string) => (c.opset >= 10 ? hostInput(c, i, name)?.values : attrInts(c, name));
   const starts = get(1, 'starts')!;
   const ends = get(2, 'ends')!;
-  const axes = (get(3, 'axes') ?? starts.map((_, i) => i)).map((a) => normalizeAxis(a, x.rank, `${c.where} axes`));
+  const axes = (get(3, 'axes') ?? starts.map((_, i) => i)).map((a) => normalizeAxis(a, rank, `${c.where} axes`));
   const steps = (c.opset >= 10 ? hostInput(c, 4, 'steps')?.values : undefined) ?? starts.map(() => 1);
+  return { starts, ends, axes, steps };
+}
+
+export const slice: DeviceOp = (c) => {
+  const x = input(c, 0, 'data');
+  const { starts, ends, axes, steps } = sliceArgs(c, x.rank);
   // The backends apply ONNX's clamping (negatives, INT64_MAX ends, negative steps) themselves.
   return [c.backend.slice(x, starts, ends, axes, steps)];
 };
+
+/**
+ * Split's part sizes: the `split` input (opset 13) or attribute, else equal parts of
+ * ⌈len / parts⌉; parts past the end come out 0 (empty outputs).
+ */
+export function splitSizes(c: OpCall, len: number): number[] {
+  const given = c.opset >= 13 ? hostInput(c, 1, 'split')?.values : attrInts(c, 'split');
+  const parts = attrInt(c, 'num_outputs', 0) || c.outputCount;
+  const chunk = Math.ceil(len / parts);
+  return given ?? Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(chunk, len - i * chunk)));
+}
 
 /** Split into equal parts, or by the `split` sizes (an input from opset 13, an attribute before). */
 export const split: DeviceOp = (c) => {
   const x = input(c, 0);
   const axis = normalizeAxis(attrInt(c, 'axis', 0), x.rank, `${c.where} axis`);
-  const given = c.opset >= 13 ? hostInput(c, 1, 'split')?.values : attrInts(c, 'split');
-  const parts = attrInt(c, 'num_outputs', 0) || c.outputCount;
-  const len = x.dims[axis];
-  const sizes = given ?? Array.from({ length: parts }, (_, i) => Math.min(Math.ceil(len / parts), len - i * Math.ceil(len / parts)));
   let at = 0;
-  return sizes.map((n) => {
+  return splitSizes(c, x.dims[axis]).map((n) => {
     const y = c.backend.slice(x, [at], [at + n], [axis]);
     at += n;
     return y;

@@ -3,7 +3,7 @@ import type { BinaryOp, ReduceOp, UnaryOp } from '../../tensor/backend.js';
 import { normalizeAxis } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { onnxDType } from '../fold/hostOps.js';
-import { attrFloat, attrInt, attrInts, hostInput, input, sameAs, scoped, type DeviceOp } from './types.js';
+import { attrFloat, attrInt, attrInts, hostInput, input, sameAs, scoped, type DeviceOp, type OpCall } from './types.js';
 
 export const matMul: DeviceOp = (c) => [c.backend.matmul(input(c, 0, 'A'), input(c, 1, 'B'))];
 
@@ -81,15 +81,21 @@ export const layerNormalization: DeviceOp = scoped((c, own) => {
 });
 
 /** ReduceSum/Mean/Max: axes from the attribute, or input 1 (ReduceSum ≥ 13, the rest ≥ 18). */
+/**
+ * The axes a Reduce* node reduces: the attribute, or host input 1 from opset
+ * `axesInputFrom`; none listed means all, or 'noop' (an identity) with noop_with_empty_axes.
+ */
+export function reduceAxes(c: OpCall, rank: number, axesInputFrom: number): number[] | 'noop' {
+  const listed = c.opset >= axesInputFrom ? hostInput(c, 1, 'axes')?.values : attrInts(c, 'axes');
+  if (listed && listed.length > 0) return listed.map((a) => normalizeAxis(a, rank, `${c.where} axes`));
+  return attrInt(c, 'noop_with_empty_axes', 0) === 1 ? 'noop' : [...Array(rank).keys()];
+}
+
 export const reduceOp = (op: ReduceOp, axesInputFrom: number): DeviceOp => (c) => {
   const x = input(c, 0, 'data');
-  const keep = attrInt(c, 'keepdims', 1) === 1;
-  const axes = c.opset >= axesInputFrom ? hostInput(c, 1, 'axes')?.values : attrInts(c, 'axes');
-  if (!axes || axes.length === 0) {
-    if (attrInt(c, 'noop_with_empty_axes', 0) === 1) return [sameAs(c.backend, x)];
-    return [c.backend.reduce(op, x, [...Array(x.rank).keys()], keep)];
-  }
-  return [c.backend.reduce(op, x, axes.map((a) => normalizeAxis(a, x.rank, `${c.where} axes`)), keep)];
+  const axes = reduceAxes(c, x.rank, axesInputFrom);
+  if (axes === 'noop') return [sameAs(c.backend, x)];
+  return [c.backend.reduce(op, x, axes, attrInt(c, 'keepdims', 1) === 1)];
 };
 
 export const gelu: DeviceOp = (c) => {

@@ -62,7 +62,12 @@ export function checkBias(bias: Tensor, N: number): void {
   }
 }
 
-export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+/**
+ * A matmul call's checked operands as host arrays: the shape, a and b, the bias, and
+ * per output batch the batch index into a and into b (broadcast). Every host backend
+ * (cpu, gpujs) starts here, so they accept exactly the same calls.
+ */
+export function matmulOperands(a: Tensor, b: Tensor, opts: MatmulOptions) {
   const s = matmulShape(a.dims, b.dims, opts);
   const av = f32(a, 'matmul a');
   const bv = f32(b, 'matmul b');
@@ -71,10 +76,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     checkBias(opts.bias, s.N);
     bias = f32(opts.bias, 'matmul bias');
   }
+  return { s, av, bv, bias, oa: broadcastOffsets(s.aBatch, s.batch), ob: broadcastOffsets(s.bBatch, s.batch) };
+}
+
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const { s, av, bv, bias, oa, ob } = matmulOperands(a, b, opts);
   const { M, N, K } = s;
   const alpha = opts.alpha ?? 1;
-  const oa = broadcastOffsets(s.aBatch, s.batch);
-  const ob = broadcastOffsets(s.bBatch, s.batch);
   const y = new Float32Array(oa.length * M * N);
   // Element strides of the logical a (M, K) and b (K, N).
   const [sam, sak] = s.transA ? [1, M] : [K, 1];

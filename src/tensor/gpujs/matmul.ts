@@ -19,9 +19,7 @@
  */
 import type { MatmulOptions } from '../backend.js';
 import { Tensor } from '../tensor.js';
-import { f32 } from '../cpu/common.js';
-import { broadcastOffsets } from '../cpu/binary.js';
-import { checkBias, matmulShape } from '../cpu/matmul.js';
+import { matmulOperands } from '../cpu/matmul.js';
 import { LOOP_MAX, type GpuJsRuntime, type KernelThis } from './runtime.js';
 
 function gemmKernel(
@@ -144,20 +142,11 @@ export function gemm(rt: GpuJsRuntime, g: Gemm): Float32Array {
 /**
  * Backend.matmul: a (..., M, K) · b (..., K, N) → (..., M, N), leading dims broadcast;
  * 1-D operands promoted as ONNX MatMul; bias (N) or (1). Shapes resolve through the cpu
- * backend's `matmulShape` / `checkBias`, so both backends accept exactly the same calls.
+ * backend's `matmulOperands`, so both backends accept exactly the same calls.
  */
 export function matmul(rt: GpuJsRuntime, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const s = matmulShape(a.dims, b.dims, opts);
-  const av = f32(a, 'matmul a');
-  const bv = f32(b, 'matmul b');
-  let bias: Float32Array | undefined;
-  if (opts.bias) {
-    checkBias(opts.bias, s.N);
-    bias = f32(opts.bias, 'matmul bias');
-  }
+  const { s, av, bv, bias, oa, ob } = matmulOperands(a, b, opts);
   const { M, N, K } = s;
-  const oa = broadcastOffsets(s.aBatch, s.batch);
-  const ob = broadcastOffsets(s.bBatch, s.batch);
   const out = new Float32Array(oa.length * M * N);
   // A 1-D operand, promoted to (1, K) or (K, 1), is contiguous either way, and s.transA /
   // s.transB are false for it: the plain views read it correctly.

@@ -14,25 +14,11 @@
  *
  * Inputs: input, weights, bias, mask_index, past (the forward reads no others).
  */
-import type { Backend } from '../../../../tensor/backend.js';
-import { Tensor } from '../../../../tensor/tensor.js';
-import { attrFloat, attrInt, type Own } from '../../../ops/types.js';
+import type { Tensor } from '../../../../tensor/tensor.js';
+import { maskBias } from '../../../ops/contrib.js';
+import { attrFloat, attrInt } from '../../../ops/types.js';
 import type { GradRule } from '../../types.js';
 import { addGrad, attendBackward, merged, split } from './attend.js';
-
-const scalar = (v: number) => new Tensor('float32', [v], []);
-
-/**
- * mask (B, T) of 1/0 → additive (B, 1, 1, T) with `fill` where 0: the forward's maskBias
- * (graph/ops/contrib.ts, not exported), op for op, so the scores are bit-identical.
- */
-function maskBias(b: Backend, mask: Tensor, fill: number, own: Own): Tensor {
-  const m32 = mask.location === 'cpu' && mask.dtype === 'int64' ? new Tensor('int32', Int32Array.from(mask.hostData<BigInt64Array>(), Number), mask.dims) : mask;
-  const m = own(b.cast(m32, 'float32'));
-  const [B, T] = m.dims;
-  const bias = own(b.binary('mul', own(b.binary('sub', scalar(1), m)), scalar(fill)));
-  return own(b.reshape(bias, [B, 1, 1, T]));
-}
 
 export const attentionRule: GradRule = {
   saves: { inputs: [0, 1, 2, 3, 4], outputs: [] },

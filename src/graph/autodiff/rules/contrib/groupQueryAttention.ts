@@ -19,6 +19,7 @@
 import { Tensor } from '../../../../tensor/tensor.js';
 import { scalarOf } from '../../../fold/values.js';
 import { applyRotary } from '../../../ops/contrib.js';
+import { paddingMask, windowBias } from '../../../ops/gqa.js';
 import { attrFloat, attrInt, hostInput, type OpCall, type Own } from '../../../ops/types.js';
 import type { GradRule } from '../../types.js';
 import { addGrad, attendBackward, merged, split } from './attend.js';
@@ -66,7 +67,7 @@ export const groupQueryAttentionRule: GradRule = {
       const opts = {
         scale: attrFloat(c, 'scale', 0) || 1 / Math.sqrt(H),
         causal: true,
-        keyMask: paddingMask(c, own, B, S, T),
+        keyMask: own(paddingMask(c, B, S, T)),
         softcap: attrFloat(c, 'softcap', 0),
         bias: windowBias(attrInt(c, 'local_window_size', -1), S, T, pastLen),
       };
@@ -129,26 +130,4 @@ function rotaryTables(c: OpCall, own: Own, S: number, pastLen: number): Rotary {
   };
 }
 
-/**
- * The forward's (B, T) key-padding mask (gqa.ts `paddingMask`, not exported): from device
- * seqlens_k in the prompt only; from host seqlens_k when rows differ; else none.
- */
-function paddingMask(c: OpCall, own: Own, B: number, S: number, T: number): Tensor | undefined {
-  const lens = c.inputs[5]!;
-  const positions = new Tensor('int32', Int32Array.from({ length: T }, (_, j) => j), [1, T]);
-  if (lens.location !== 'cpu') {
-    if (S !== T) return undefined;
-    return own(c.backend.binary('less_equal', positions, own(c.backend.reshape(lens, [B, 1]))));
-  }
-  const last = hostInput(c, 5, 'seqlens_k')!.values;
-  if (last.every((l) => l === T - 1)) return undefined;
-  return new Tensor('int32', new Int32Array(B * T).map((_, i) => +(i % T <= last[Math.floor(i / T)])), [B, T]);
-}
 
-/** local_window_size's additive (S, T) mask (gqa.ts `windowBias`, not exported). */
-function windowBias(w: number, S: number, T: number, pastLen: number): Tensor | undefined {
-  if (w <= 0 || w >= T) return undefined;
-  const bias = new Float32Array(S * T);
-  for (let i = 0; i < S; i++) for (let j = 0; j <= pastLen + i - w; j++) bias[i * T + j] = -1e30;
-  return new Tensor('float32', bias, [S, T]);
-}

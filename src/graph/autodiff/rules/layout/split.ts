@@ -4,17 +4,9 @@
  */
 import { normalizeAxis } from '../../../../tensor/shape.js';
 import type { Tensor } from '../../../../tensor/tensor.js';
-import { attrInt, attrInts, hostInput, type OpCall } from '../../../ops/types.js';
+import { splitSizes } from '../../../ops/layout.js';
+import { attrInt } from '../../../ops/types.js';
 import type { GradRule } from '../../types.js';
-
-/** The `split` sizes (an input from opset 13, an attribute before), else equal parts as the forward cuts them. */
-function splitSizes(c: OpCall, len: number): number[] {
-  const given = c.opset >= 13 ? hostInput(c, 1, 'split')?.values : attrInts(c, 'split');
-  const parts = attrInt(c, 'num_outputs', 0) || c.outputCount;
-  const chunk = Math.ceil(len / parts);
-  // The forward's last parts can come out ≤ 0 when parts·chunk overshoots len; their slices are empty.
-  return given ?? Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(chunk, len - i * chunk)));
-}
 
 export const splitRule: GradRule = {
   saves: { inputs: [], outputs: [] },

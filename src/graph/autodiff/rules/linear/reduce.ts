@@ -9,9 +9,9 @@
  * to x's dims, which needs x's dims alone, so x is not kept alive for them.
  */
 import type { ReduceOp } from '../../../../tensor/backend.js';
-import { normalizeAxis } from '../../../../tensor/shape.js';
 import { Tensor } from '../../../../tensor/tensor.js';
-import { attrInt, attrInts, hostInput, sameAs } from '../../../ops/types.js';
+import { reduceAxes } from '../../../ops/math.js';
+import { attrInt, sameAs } from '../../../ops/types.js';
 import type { GradRule } from '../../types.js';
 import { viewAs } from './common.js';
 
@@ -23,12 +23,8 @@ export const reduceRule = (op: ReduceOp, axesInputFrom: number): GradRule => ({
     const b = c.backend;
     const dims = c.inputDims[0]!;
     const keep = attrInt(c, 'keepdims', 1) === 1;
-    const listed = c.opset >= axesInputFrom ? hostInput(c, 1, 'axes')?.values : attrInts(c, 'axes');
-    let axes: number[];
-    if (!listed || listed.length === 0) {
-      if (attrInt(c, 'noop_with_empty_axes', 0) === 1) return [sameAs(b, dy)];
-      axes = [...dims.keys()];
-    } else axes = listed.map((a) => normalizeAxis(a, dims.length, `${c.where} axes`));
+    const axes = reduceAxes(c, dims.length, axesInputFrom);
+    if (axes === 'noop') return [sameAs(b, dy)];
     if (op === 'max') return [b.reduceBackward('max', c.inputs[0]!, axes, keep, dy)];
     const kept = dims.map((d, i) => (axes.includes(i) ? 1 : d)); // dy with the reduced dims as 1
     let g = viewAs(b, own, dy, kept);
